@@ -1,0 +1,407 @@
+import {
+  Admin,
+  ConfigResourceTypes,
+  ConfigSources,
+  Consumer,
+  FetchIsolationLevels,
+  ListOffsetTimestamps,
+  ProduceAcks,
+  Producer,
+  type ClusterMetadata,
+  type RecordsBatch,
+} from '@platformatic/kafka';
+import { KbackupError } from '../../core/errors.js';
+import type {
+  CreateTopicSpec,
+  FetchRequest,
+  FetchResult,
+  GroupDescription,
+  GroupListing,
+  GroupOffset,
+  KafkaPort,
+  PartitionOffsets,
+  ProduceAck,
+  ProduceRecord,
+  TopicDescription,
+} from '../../core/ports/kafka-port.js';
+import { withRetry } from '../../core/retry.js';
+import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
+import { decodeFetchedBatches } from './fetch-decoder.js';
+
+export interface ConnectionOptions {
+  bootstrap: string[];
+  clientId?: string;
+  /** Per-request timeout in ms. */
+  requestTimeoutMs?: number;
+  /** How long an operation keeps retrying retriable errors before it fails. */
+  retryDeadlineMs?: number;
+  /** Extra options passed to every client (TLS, SASL), see src/config. */
+  security?: Record<string, unknown>;
+}
+
+/**
+ * The only module that knows @platformatic/kafka. Each method maps one port call onto the client and turns
+ * client errors into typed KbackupErrors. Fetches use a small pool of Consumer instances, because the client
+ * keeps one incremental fetch session per broker and consumer: concurrent fetches of different partitions
+ * through one consumer would make each request "forget" the others' partitions.
+ */
+export class PlatformaticKafkaAdapter implements KafkaPort {
+  readonly #options: Required<Omit<ConnectionOptions, 'security'>> & { security: Record<string, unknown> };
+  #admin: Admin | undefined;
+  #producer: Producer | undefined;
+  readonly #idleConsumers: Consumer[] = [];
+  readonly #allConsumers: Consumer[] = [];
+  readonly #metadataByTopic = new Map<string, { id: string; leaders: number[]; fetchedAt: number }>();
+
+  constructor(options: ConnectionOptions) {
+    this.#options = {
+      clientId: 'kbackup',
+      requestTimeoutMs: 30_000,
+      retryDeadlineMs: 120_000,
+      security: {},
+      ...options,
+    };
+  }
+
+  #baseOptions() {
+    return {
+      clientId: this.#options.clientId,
+      bootstrapBrokers: this.#options.bootstrap,
+      timeout: this.#options.requestTimeoutMs,
+      connectTimeout: Math.min(this.#options.requestTimeoutMs, 10_000),
+      retries: 2,
+      retryDelay: 200,
+      ...this.#options.security,
+    };
+  }
+
+  #adminClient(): Admin {
+    this.#admin ??= new Admin(this.#baseOptions());
+    return this.#admin;
+  }
+
+  async #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(operation, {
+        deadlineMs: this.#options.retryDeadlineMs,
+        isRetriable: isRetriableKafkaError,
+        onRetry: () => {
+          this.#metadataByTopic.clear();
+        },
+      });
+    } catch (error) {
+      throw toKbackupError(error, what);
+    }
+  }
+
+  async clusterId(): Promise<string> {
+    const metadata = await this.#retrying('reading cluster metadata', () =>
+      this.#adminClient().metadata({ topics: [] }),
+    );
+    return metadata.id;
+  }
+
+  async listTopics(options: { includeInternal?: boolean } = {}): Promise<string[]> {
+    const topics = await this.#retrying('listing topics', () =>
+      this.#adminClient().listTopics({ includeInternals: options.includeInternal ?? false }),
+    );
+    return topics
+      .filter((t) => options.includeInternal === true || !t.startsWith('__'))
+      .sort((a, b) => a.localeCompare(b));
+  }
+
+  async #topicMetadata(topics: string[], forceUpdate: boolean): Promise<ClusterMetadata> {
+    return this.#retrying(`reading metadata of ${topics.join(', ')}`, () =>
+      this.#adminClient().metadata({ topics, forceUpdate }),
+    );
+  }
+
+  async describeTopics(topics: string[]): Promise<TopicDescription[]> {
+    if (topics.length === 0) return [];
+    const metadata = await this.#topicMetadata(topics, true);
+    const configs = await this.#retrying('describing topic configs', () =>
+      this.#adminClient().describeConfigs({
+        resources: topics.map((name) => ({
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: name,
+          configurationKeys: [],
+        })),
+      }),
+    );
+    return topics.map((name) => {
+      const topic = metadata.topics.get(name);
+      if (!topic) {
+        throw new KbackupError('TOPIC_NOT_FOUND', `topic "${name}" does not exist on the cluster`, {
+          hint: 'Check the name; `kbackup list-topics --bootstrap ...` shows the topics that exist.',
+        });
+      }
+      const described = configs.find((c) => c.resourceName === name);
+      const nonDefault: Record<string, string> = {};
+      for (const entry of described?.configs ?? []) {
+        if (entry.configSource === ConfigSources.DYNAMIC_TOPIC_CONFIG && typeof entry.value === 'string') {
+          nonDefault[entry.name] = entry.value;
+        }
+      }
+      return {
+        name,
+        topicId: topic.id,
+        partitions: topic.partitions.map((_, index) => index),
+        replicationFactor: topic.partitions[0]?.replicas.length ?? 0,
+        configs: nonDefault,
+      };
+    });
+  }
+
+  async #listOffsets(topic: string, partitions: number[], timestamp: bigint, committed: boolean) {
+    const result = await this.#retrying(`listing offsets of ${topic}`, () =>
+      this.#adminClient().listOffsets({
+        topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }],
+        isolationLevel: committed ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+      }),
+    );
+    const offsets = new Map<number, bigint>();
+    for (const t of result) for (const p of t.partitions) offsets.set(p.partitionIndex, p.offset);
+    return offsets;
+  }
+
+  async partitionOffsets(topic: string, partitions: number[]): Promise<Map<number, PartitionOffsets>> {
+    const [start, high, stable] = await Promise.all([
+      this.#listOffsets(topic, partitions, ListOffsetTimestamps.EARLIEST, false),
+      this.#listOffsets(topic, partitions, ListOffsetTimestamps.LATEST, false),
+      this.#listOffsets(topic, partitions, ListOffsetTimestamps.LATEST, true),
+    ]);
+    const out = new Map<number, PartitionOffsets>();
+    for (const p of partitions) {
+      const highWatermark = high.get(p) ?? 0n;
+      out.set(p, {
+        logStartOffset: start.get(p) ?? 0n,
+        highWatermark,
+        lastStableOffset: stable.get(p) ?? highWatermark,
+      });
+    }
+    return out;
+  }
+
+  async offsetsForTimestamp(topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
+    const found = await this.#listOffsets(topic, partitions, timestamp, false);
+    const high = await this.#listOffsets(topic, partitions, ListOffsetTimestamps.LATEST, false);
+    const out = new Map<number, bigint>();
+    for (const p of partitions) {
+      const offset = found.get(p);
+      out.set(p, offset === undefined || offset < 0n ? (high.get(p) ?? 0n) : offset);
+    }
+    return out;
+  }
+
+  async #leaderAndId(topic: string, partition: number): Promise<{ id: string; leader: number }> {
+    let cached = this.#metadataByTopic.get(topic);
+    if (!cached || Date.now() - cached.fetchedAt > 30_000) {
+      const metadata = await this.#topicMetadata([topic], true);
+      const t = metadata.topics.get(topic);
+      if (!t) throw new KbackupError('TOPIC_NOT_FOUND', `topic "${topic}" does not exist on the cluster`);
+      cached = { id: t.id, leaders: t.partitions.map((p) => p.leader), fetchedAt: Date.now() };
+      this.#metadataByTopic.set(topic, cached);
+    }
+    const leader = cached.leaders[partition];
+    if (leader === undefined) {
+      throw new KbackupError('TOPIC_NOT_FOUND', `partition ${partition} of topic "${topic}" does not exist`);
+    }
+    if (leader < 0) {
+      this.#metadataByTopic.delete(topic);
+      throw new KbackupError('KAFKA_RETRIABLE', `partition ${topic}-${partition} has no leader`);
+    }
+    return { id: cached.id, leader };
+  }
+
+  #acquireConsumer(): Consumer {
+    const idle = this.#idleConsumers.pop();
+    if (idle) return idle;
+    const consumer = new Consumer({
+      ...this.#baseOptions(),
+      // Required by the client's options but never used: fetch() does not join or create a group.
+      groupId: 'kbackup-unused-fetch-only',
+      maxWaitTime: 500,
+    });
+    this.#allConsumers.push(consumer);
+    return consumer;
+  }
+
+  async fetch(request: FetchRequest): Promise<FetchResult> {
+    const what = `fetching ${request.topic}-${request.partition} at offset ${request.offset}`;
+    return this.#retrying(what, async () => {
+      const { id, leader } = await this.#leaderAndId(request.topic, request.partition);
+      const consumer = this.#acquireConsumer();
+      try {
+        const response = await consumer.fetch({
+          node: leader,
+          maxBytes: request.maxBytes,
+          minBytes: 1,
+          maxWaitTime: request.maxWaitMs ?? 500,
+          isolationLevel:
+            request.isolation === 'read_committed'
+              ? FetchIsolationLevels.READ_COMMITTED
+              : FetchIsolationLevels.READ_UNCOMMITTED,
+          topics: [
+            {
+              topicId: id,
+              partitions: [
+                {
+                  partition: request.partition,
+                  fetchOffset: request.offset,
+                  partitionMaxBytes: request.maxBytes,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                },
+              ],
+            },
+          ],
+        });
+        const partition = response.responses[0]?.partitions.find((p) => p.partitionIndex === request.partition);
+        if (!partition) throw new KbackupError('KAFKA_RETRIABLE', `${what}: the broker returned no data`);
+        return decodeFetchedBatches(request, partition, (partition.records ?? []) as RecordsBatch[]);
+      } catch (error) {
+        if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) {
+          const offsets = await this.partitionOffsets(request.topic, [request.partition]);
+          const current = offsets.get(request.partition);
+          return {
+            records: [],
+            skipped: [],
+            nextOffset: request.offset,
+            highWatermark: current?.highWatermark ?? 0n,
+            lastStableOffset: current?.lastStableOffset ?? 0n,
+            logStartOffset: current?.logStartOffset ?? 0n,
+            offsetOutOfRange: true,
+          };
+        }
+        if (isRetriableKafkaError(error)) this.#metadataByTopic.delete(request.topic);
+        throw error;
+      } finally {
+        this.#idleConsumers.push(consumer);
+      }
+    });
+  }
+
+  async createTopic(spec: CreateTopicSpec): Promise<void> {
+    await this.#retrying(`creating topic ${spec.name}`, async () => {
+      try {
+        await this.#adminClient().createTopics({
+          topics: [spec.name],
+          partitions: spec.partitions,
+          replicas: spec.replicationFactor,
+          configs: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+        });
+      } catch (error) {
+        if (hasApiError(error, 'TOPIC_ALREADY_EXISTS')) return;
+        if (hasApiError(error, 'INVALID_REPLICATION_FACTOR')) {
+          throw new KbackupError(
+            'USAGE',
+            `cannot create topic ${spec.name} with replication factor ${spec.replicationFactor}: the target cluster has fewer brokers`,
+            { hint: 'Pass --replication-factor N (or -1 for the broker default).' },
+          );
+        }
+        throw error;
+      }
+    });
+    // Creation is asynchronous on the controller: wait until every partition has a leader.
+    await withRetry(
+      async () => {
+        const metadata = await this.#adminClient().metadata({ topics: [spec.name], forceUpdate: true });
+        const topic = metadata.topics.get(spec.name);
+        if (topic?.partitions.length !== spec.partitions || topic.partitions.some((p) => p.leader < 0)) {
+          throw new KbackupError('KAFKA_RETRIABLE', `topic ${spec.name} has no leaders yet`);
+        }
+      },
+      { deadlineMs: 60_000, initialDelayMs: 50, maxDelayMs: 1_000, isRetriable: () => true },
+    );
+  }
+
+  #producerClient(): Producer {
+    this.#producer ??= new Producer({
+      ...this.#baseOptions(),
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      retries: 10,
+      autocreateTopics: false,
+    });
+    return this.#producer;
+  }
+
+  async produce(topic: string, partition: number, records: ProduceRecord[]): Promise<ProduceAck> {
+    if (records.length === 0) return { baseOffset: undefined };
+    const producer = this.#producerClient();
+    try {
+      const result = await producer.send({
+        messages: records.map((r) => ({
+          topic,
+          partition,
+          key: r.key ?? undefined,
+          // The client writes a null value as Kafka's -1 length; `null` keeps tombstones tombstones.
+          value: r.value as Buffer,
+          headers: new Map(r.headers.map(([k, v]) => [k, v as Buffer])),
+          timestamp: r.timestamp,
+        })),
+      });
+      const offset = result.offsets?.find((o) => o.topic === topic && o.partition === partition)?.offset;
+      return { baseOffset: offset };
+    } catch (error) {
+      throw toKbackupError(error, `producing to ${topic}-${partition}`);
+    }
+  }
+
+  async listGroups(): Promise<GroupListing[]> {
+    const groups = await this.#retrying('listing consumer groups', () => this.#adminClient().listGroups());
+    return [...groups.values()].map((g) => ({ groupId: g.id, state: g.state, protocolType: g.protocolType }));
+  }
+
+  async describeGroups(groups: string[]): Promise<GroupDescription[]> {
+    if (groups.length === 0) return [];
+    const described = await this.#retrying('describing consumer groups', () =>
+      this.#adminClient().describeGroups({ groups }),
+    );
+    return [...described.values()].map((g) => ({
+      groupId: g.id,
+      state: g.state,
+      memberCount: g.members.size,
+      protocolType: g.protocolType,
+    }));
+  }
+
+  async fetchGroupOffsets(group: string, topics?: string[]): Promise<GroupOffset[]> {
+    const result = await this.#retrying(`reading committed offsets of group ${group}`, () =>
+      this.#adminClient().listConsumerGroupOffsets({ groups: [group] }),
+    );
+    const out: GroupOffset[] = [];
+    for (const g of result) {
+      for (const t of g.topics) {
+        if (topics && !topics.includes(t.name)) continue;
+        for (const p of t.partitions) {
+          if (p.committedOffset < 0n) continue;
+          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
+        }
+      }
+    }
+    return out;
+  }
+
+  async commitGroupOffsets(group: string, offsets: GroupOffset[]): Promise<void> {
+    const byTopic = new Map<string, { partition: number; offset: bigint }[]>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partition: o.partition, offset: o.offset });
+      byTopic.set(o.topic, list);
+    }
+    await this.#retrying(`committing offsets of group ${group}`, () =>
+      this.#adminClient().alterConsumerGroupOffsets({
+        groupId: group,
+        topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    const closing: Promise<void>[] = this.#allConsumers.map((c) => c.close(true));
+    if (this.#producer) closing.push(this.#producer.close());
+    if (this.#admin) closing.push(this.#admin.close());
+    await Promise.allSettled(closing);
+  }
+}

@@ -1,0 +1,72 @@
+import { pino, type Logger } from 'pino';
+import { PlatformaticKafkaAdapter } from '../adapters/platformatic/kafka-adapter.js';
+import { stringifyWithBigInt } from '../core/manifest/json.js';
+import type { KafkaPort } from '../core/ports/kafka-port.js';
+import type { RunObserver } from '../engine/observer.js';
+import { parseBootstrap } from './parse.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  quiet?: boolean;
+  logLevel?: string;
+}
+
+/** What a command gets: output channels, a logger, a cancellation signal and factories for ports. */
+export interface CommandContext {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Machine-readable result document (stdout). */
+  printJson(document: unknown): void;
+  /** Human result text (stdout), suppressed under --json. */
+  print(text: string): void;
+  observer(): RunObserver;
+  kafka(bootstrapFlag: string, bootstrap: string | undefined): { port: KafkaPort; bootstrap: string };
+}
+
+export function createContext(global: GlobalOptions, signal: AbortSignal): CommandContext {
+  const json = global.json === true;
+  const quiet = global.quiet === true;
+  // Logs go to stderr so that stdout carries only results (and --json stays parseable).
+  const logger = pino({ level: global.logLevel ?? 'warn', base: undefined }, pino.destination(2));
+  const showProgress = !quiet && !json && process.stderr.isTTY;
+  return {
+    json,
+    quiet,
+    logger,
+    signal,
+    printJson(document) {
+      process.stdout.write(stringifyWithBigInt(document));
+    },
+    print(text) {
+      if (!json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    observer() {
+      const warnings: string[] = [];
+      let lastDraw = 0;
+      const totals = new Map<string, number>();
+      return {
+        warn(message) {
+          warnings.push(message);
+          logger.warn(message);
+          if (!quiet && !json && logger.levelVal > 40) process.stderr.write(`warning: ${message}\n`);
+        },
+        warnings: () => [...warnings],
+        progress(label, records) {
+          totals.set(label, (totals.get(label) ?? 0) + records);
+          if (!showProgress) return;
+          const now = Date.now();
+          if (now - lastDraw < 250) return;
+          lastDraw = now;
+          const sum = [...totals.values()].reduce((a, b) => a + b, 0);
+          process.stderr.write(`\r${sum.toLocaleString()} records, ${totals.size} partitions active   `);
+        },
+      };
+    },
+    kafka(flag, bootstrapText) {
+      const bootstrap = parseBootstrap(flag, bootstrapText);
+      return { port: new PlatformaticKafkaAdapter({ bootstrap }), bootstrap: bootstrap.join(',') };
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { Command, CommanderError, Option } from 'commander';
+import { KbackupError, isKbackupError } from '../core/errors.js';
+import { EXIT_CODE_TABLE, ExitCode } from '../core/exit-codes.js';
+import { stringifyWithBigInt } from '../core/manifest/json.js';
+import { VERSION } from '../version.js';
+import { registerBackup } from './commands/backup.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerRestore } from './commands/restore.js';
+import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+
+/**
+ * The entry point, and the only place that calls process.exit. Commands return an exit code or throw a
+ * KbackupError; this turns either into a message (or a JSON document with --json) and a documented code.
+ */
+const controller = new AbortController();
+let stopSignal: NodeJS.Signals | undefined;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopSignal) {
+    process.stderr.write(`\n${signal} again: aborting now\n`);
+    process.exit(signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Terminated);
+  }
+  stopSignal = signal;
+  process.stderr.write(`\n${signal}: finishing in-flight work and saving progress (send again to abort)\n`);
+  controller.abort();
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const exitTable = EXIT_CODE_TABLE.map((e) => `  ${String(e.code).padStart(3)}  ${e.name.padEnd(14)} ${e.meaning}`).join('\n');
+
+const program = new Command('kbackup')
+  .description('Back up Apache Kafka topics to compressed, checksummed segment files and restore them exactly.')
+  .version(VERSION, '-V, --version')
+  .option('--json', 'print one machine-readable result document on stdout')
+  .option('-q, --quiet', 'no progress output')
+  .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'))
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addHelpText('after', `\nExit codes:\n${exitTable}\n\nDocs: docs/ in the package (FORMAT.md, EXIT-CODES.md, CONFIGURATION.md).`);
+
+let exitCode: number = ExitCode.Ok;
+
+async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> {
+  const ctx = createContext(program.opts<GlobalOptions>(), controller.signal);
+  try {
+    exitCode = await fn(ctx);
+  } catch (error) {
+    exitCode = report(error, ctx.json, program.opts<GlobalOptions>().logLevel);
+  }
+}
+
+function report(error: unknown, json: boolean, logLevel: string | undefined): number {
+  let failure: KbackupError;
+  if (isKbackupError(error)) failure = error;
+  else {
+    const message = error instanceof Error ? error.message : String(error);
+    failure = new KbackupError('INTERNAL', `internal error: ${message}`, {
+      cause: error,
+      hint: 'This is a bug in kbackup. Re-run with --log-level debug and report the output.',
+    });
+  }
+  let code: number = failure.exitCode;
+  if (failure.code === 'INTERRUPTED') code = stopSignal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
+  if (json) {
+    process.stdout.write(
+      stringifyWithBigInt({
+        status: 'error',
+        error: { code: failure.code, message: failure.message, hint: failure.hint ?? null, canRetry: failure.canRetry, details: failure.details ?? null },
+        exitCode: code,
+      }),
+    );
+  }
+  process.stderr.write(`kbackup: error: ${failure.message}\n`);
+  if (failure.hint) process.stderr.write(`  hint: ${failure.hint}\n`);
+  if (failure.code === 'INTERNAL' || logLevel === 'debug' || logLevel === 'trace') {
+    const cause = failure.code === 'INTERNAL' ? failure.cause : failure;
+    if (cause instanceof Error && cause.stack) process.stderr.write(`${cause.stack}\n`);
+  }
+  return code;
+}
+
+registerBackup(program, run);
+registerRestore(program, run);
+registerInspect(program, run);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; parse errors (commander already printed them) are usage errors.
+    exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  } else {
+    exitCode = report(error, false, undefined);
+  }
+}
+process.exit(exitCode);

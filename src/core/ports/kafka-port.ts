@@ -1,0 +1,118 @@
+import type { BackupRecord } from '../record.js';
+
+/**
+ * The narrow port through which kbackup talks to a Kafka cluster. The core and the engines depend only on
+ * this interface; the client library lives in one adapter (src/adapters/platformatic). Offsets are bigint
+ * because Kafka's are int64.
+ */
+export interface KafkaPort {
+  clusterId(): Promise<string>;
+  /** Topic names; internal topics (names starting with "__") only when asked. */
+  listTopics(options?: { includeInternal?: boolean }): Promise<string[]>;
+  /** Partition count, replication factor and configs of topics; throws TOPIC_NOT_FOUND for a missing one. */
+  describeTopics(topics: string[]): Promise<TopicDescription[]>;
+  /** Per partition of one topic: log start, high watermark and last stable offset. */
+  partitionOffsets(topic: string, partitions: number[]): Promise<Map<number, PartitionOffsets>>;
+  /** First offset whose timestamp is >= the given one, per partition (the high watermark if none). */
+  offsetsForTimestamp(topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>>;
+  /**
+   * Reads records of one partition from `offset`, from the partition leader, without any consumer group.
+   * Control batches are never returned; under read_committed aborted transactional records are dropped and
+   * reported as skipped ranges so that the caller can record them as gaps.
+   */
+  fetch(request: FetchRequest): Promise<FetchResult>;
+  createTopic(spec: CreateTopicSpec): Promise<void>;
+  /** Appends records to one partition in order. The producer is idempotent with acks=all. */
+  produce(topic: string, partition: number, records: ProduceRecord[]): Promise<ProduceAck>;
+  listGroups(): Promise<GroupListing[]>;
+  describeGroups(groups: string[]): Promise<GroupDescription[]>;
+  /** Committed offsets of a group (all topics, or the given ones). */
+  fetchGroupOffsets(group: string, topics?: string[]): Promise<GroupOffset[]>;
+  /** Commits offsets for a group through its coordinator, without joining it. */
+  commitGroupOffsets(group: string, offsets: GroupOffset[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type IsolationLevel = 'read_committed' | 'read_uncommitted';
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  partitions: number[];
+  replicationFactor: number;
+  /** Every config the broker reports for the topic that is not a default (name → value). */
+  configs: Record<string, string>;
+}
+
+export interface PartitionOffsets {
+  logStartOffset: bigint;
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+}
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  isolation: IsolationLevel;
+  maxBytes: number;
+  maxWaitMs?: number;
+}
+
+export interface SkippedRange {
+  from: bigint;
+  to: bigint;
+  /** 'missing': offsets absent from the log itself (compaction removed them, or never written). */
+  reason: 'transaction-control' | 'aborted-transaction' | 'missing';
+}
+
+export interface FetchResult {
+  records: BackupRecord[];
+  /** The offset to fetch next: one past the last batch returned (records or skipped control/aborted). */
+  nextOffset: bigint;
+  skipped: SkippedRange[];
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  /** Set when the requested offset is below the log start (retention removed it). */
+  offsetOutOfRange: boolean;
+}
+
+export interface CreateTopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+export interface ProduceRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: [Buffer, Buffer | null][];
+  timestamp: bigint;
+}
+
+export interface ProduceAck {
+  /** Offset of the first record of this call in the target partition, if the broker reported it. */
+  baseOffset: bigint | undefined;
+}
+
+export interface GroupListing {
+  groupId: string;
+  state: string;
+  protocolType: string;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  memberCount: number;
+  protocolType: string;
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  metadata?: string | null;
+}

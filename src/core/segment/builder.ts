@@ -1,0 +1,226 @@
+import { crc32c } from '../checksum.js';
+import { checkLevel, compressBlock, type CodecName } from '../codecs.js';
+import { KbackupError } from '../errors.js';
+import type { BackupRecord } from '../record.js';
+import {
+  DEFAULT_BLOCK_BYTES,
+  HEADER_BYTES,
+  encodeBlockHeader,
+  encodeHeader,
+  encodeTrailer,
+  segmentFileBytes,
+  type SegmentHeaderFields,
+} from './format.js';
+import { encodeValidatedRecords, encodedRecordSize, validateRecord } from './record-codec.js';
+
+export interface SegmentBuildOptions {
+  codec: CodecName;
+  /** gzip 1-9 or zstd 1-22; undefined = codec default. */
+  level?: number;
+  /** Raw bytes at which a block is closed; default 1 MiB. */
+  blockBytes?: number;
+}
+
+/** Where a segment's bytes go: a file handle or memory. Writes are positional and never overlap. */
+export interface SegmentSink {
+  write(buffers: Buffer[], position: number): Promise<void>;
+}
+
+export interface BuiltSegment {
+  header: SegmentHeaderFields;
+  fileBytes: number;
+}
+
+/**
+ * Blocks compressing at once. Two lets the thread pool compress block N while the caller fills block N+1,
+ * while memory stays bounded at about three blocks (two in flight plus the one being filled).
+ */
+const MAX_IN_FLIGHT = 2;
+const MAX_BLOCK_BYTES = 0x7fff_ffff;
+
+/**
+ * The format logic shared by SegmentWriter (file) and encodeSegment (memory): groups records into
+ * blocks, compresses them off the main thread, writes them to the sink strictly in order, and
+ * produces the trailer and the header with its totals.
+ */
+export class SegmentBuilder {
+  recordCount = 0;
+  rawBytes = 0;
+  firstOffset: bigint | undefined;
+  lastOffset: bigint | undefined;
+  minTimestamp: bigint | undefined;
+  maxTimestamp: bigint | undefined;
+
+  private readonly codec: CodecName;
+  private readonly level: number | undefined;
+  private readonly blockBytes: number;
+  private pending: BackupRecord[] = [];
+  private pendingBytes = 0;
+  /** Blocks compressing or waiting to be written, oldest first; they complete in this order. */
+  private readonly inFlight: Promise<void>[] = [];
+  /** The last block's write; each block's write waits on it, which keeps blocks in file order. */
+  private writeTail: Promise<void> = Promise.resolve();
+  private position = HEADER_BYTES;
+  private blockCount = 0;
+  private bodyCrc = 0;
+  private failure: { error: unknown } | undefined;
+  private blocked = false;
+  private finished = false;
+
+  constructor(
+    private readonly sink: SegmentSink,
+    options: SegmentBuildOptions,
+  ) {
+    checkLevel(options.codec, options.level);
+    const blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
+    if (!Number.isInteger(blockBytes) || blockBytes < 1 || blockBytes > MAX_BLOCK_BYTES) {
+      throw new KbackupError(
+        'USAGE',
+        `Block size ${blockBytes} must be an integer from 1 to ${MAX_BLOCK_BYTES}.`,
+      );
+    }
+    this.codec = options.codec;
+    this.level = options.level;
+    this.blockBytes = blockBytes;
+  }
+
+  /**
+   * Adds a record. Returns undefined on the hot path; returns a promise only when a block was closed
+   * and the in-flight window is full, and then the caller MUST await it before the next append.
+   * Offsets must strictly increase (gaps are fine).
+   */
+  append(record: BackupRecord): Promise<void> | undefined {
+    if (this.blocked) {
+      throw new KbackupError('INTERNAL', 'segment append() called before the previous append() settled');
+    }
+    if (this.finished) throw new KbackupError('INTERNAL', 'segment append() called after finish()');
+    this.throwIfFailed();
+    validateRecord(record);
+    if (this.lastOffset !== undefined && record.offset <= this.lastOffset) {
+      throw new KbackupError(
+        'INTERNAL',
+        `segment offsets must strictly increase: got ${record.offset} after ${this.lastOffset}`,
+      );
+    }
+    const size = encodedRecordSize(record);
+    // A record that would push a non-empty block past the target starts a new block, so that a block
+    // only exceeds the target when it holds a single oversized record.
+    const before =
+      this.pending.length > 0 && this.pendingBytes + size > this.blockBytes ? this.closeBlock() : undefined;
+
+    this.firstOffset ??= record.offset;
+    this.lastOffset = record.offset;
+    if (this.minTimestamp === undefined || record.timestamp < this.minTimestamp)
+      this.minTimestamp = record.timestamp;
+    if (this.maxTimestamp === undefined || record.timestamp > this.maxTimestamp)
+      this.maxTimestamp = record.timestamp;
+    this.recordCount++;
+    this.rawBytes += size;
+    this.pending.push(record);
+    this.pendingBytes += size;
+
+    if (this.pendingBytes < this.blockBytes) return before;
+    if (before === undefined) return this.closeBlock();
+    // Two blocks closed by one record: launch the second only once the first has a slot.
+    return this.gate(before.then(() => this.closeBlock()));
+  }
+
+  /** Flushes the last block, writes trailer and header; the segment must not be empty. */
+  async finish(): Promise<BuiltSegment> {
+    if (this.blocked) throw new KbackupError('INTERNAL', 'segment finish() called before append() settled');
+    if (this.finished) throw new KbackupError('INTERNAL', 'segment finish() called twice');
+    this.finished = true;
+    if (this.recordCount === 0) throw new KbackupError('INTERNAL', 'refusing to write an empty segment');
+    if (this.pending.length > 0) await this.closeBlock();
+    await this.settle();
+    this.throwIfFailed();
+
+    const bodyBytes = this.position - HEADER_BYTES;
+    const fileBytes = segmentFileBytes(bodyBytes);
+    await this.sink.write([encodeTrailer(fileBytes)], this.position);
+    const header: SegmentHeaderFields = {
+      codec: this.codec,
+      recordCount: this.recordCount,
+      blockCount: this.blockCount,
+      firstOffset: this.firstOffset ?? 0n,
+      lastOffset: this.lastOffset ?? 0n,
+      minTimestamp: this.minTimestamp ?? 0n,
+      maxTimestamp: this.maxTimestamp ?? 0n,
+      rawBytes: this.rawBytes,
+      bodyBytes,
+      bodyCrc32c: this.bodyCrc,
+    };
+    // Written last: until here the placeholder header (zeros) makes the file unreadable as a segment.
+    await this.sink.write([encodeHeader(header)], 0);
+    return { header, fileBytes };
+  }
+
+  /** Resolves once no block is compressing or being written; never rejects. */
+  async settle(): Promise<void> {
+    await this.writeTail;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  private gate(promise: Promise<void>): Promise<void> {
+    this.blocked = true;
+    return promise.finally(() => {
+      this.blocked = false;
+    });
+  }
+
+  /** Starts compressing the pending records; returns a promise only if the caller must wait for a slot. */
+  private closeBlock(): Promise<void> | undefined {
+    const records = this.pending;
+    const rawLength = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.launch(records, rawLength);
+    if (this.inFlight.length < MAX_IN_FLIGHT) return undefined;
+    return this.gate(this.waitForSlot());
+  }
+
+  private async waitForSlot(): Promise<void> {
+    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight[0];
+    this.throwIfFailed();
+  }
+
+  private launch(records: BackupRecord[], rawLength: number): void {
+    const raw = encodeValidatedRecords(records, rawLength);
+    // Only the count travels on: holding `records` until the write would pin their buffers twice over.
+    const recordCount = records.length;
+    const compressed = compressBlock(this.codec, raw, this.level);
+    // Handled below once the previous write is done; this stops an early rejection counting as unhandled.
+    compressed.catch(() => undefined);
+    const done = this.writeBlock(this.writeTail, compressed, rawLength, recordCount);
+    this.inFlight.push(done);
+    this.writeTail = done;
+  }
+
+  /** Writes one block after the previous one; records failures instead of rejecting. */
+  private async writeBlock(
+    previous: Promise<void>,
+    compressed: Promise<Buffer>,
+    rawLength: number,
+    recordCount: number,
+  ): Promise<void> {
+    try {
+      await previous;
+      if (this.failure !== undefined) return;
+      const stored = await compressed;
+      const blockHeader = encodeBlockHeader(rawLength, recordCount, stored);
+      const at = this.position;
+      this.position += blockHeader.length + stored.length;
+      await this.sink.write([blockHeader, stored], at);
+      this.bodyCrc = crc32c(stored, crc32c(blockHeader, this.bodyCrc));
+      this.blockCount++;
+    } catch (error) {
+      this.failure ??= { error };
+    } finally {
+      // Blocks finish in launch order (each awaits the previous), so this block is the oldest entry.
+      void this.inFlight.shift();
+    }
+  }
+}

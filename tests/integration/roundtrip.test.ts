@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { expectSameRecords } from '../support/compare.js';
+import { edgeCaseRecords, seededRandom, randomBytesSeeded } from '../support/data.js';
+import { createTopic, produceRecords, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
+
+const bootstrap = inject('kafkaBootstrap');
+
+interface BackupJson {
+  backupId: string;
+  totals: { records: number; segments: number };
+}
+
+interface ManifestJson {
+  manifest: {
+    topics: {
+      name: string;
+      partitionCount: number;
+      configs: Record<string, string>;
+      partitions: { partition: number; recordCount: number; cutOffset: string; gaps: { from: string; to: string; reason: string }[] }[];
+    }[];
+  };
+}
+
+describe('backup → verify → restore round trip against a real broker', () => {
+  const source = uniqueTopic('orders');
+  const repo = tempRepo();
+  const big = uniqueTopic('big');
+
+  beforeAll(async () => {
+    await createTopic(bootstrap, source, { partitions: 3, configs: { 'retention.ms': '604800000', 'max.message.bytes': '4194304' } });
+    await produceRecords(bootstrap, source, edgeCaseRecords(3, 400));
+    // Records over 1 MiB need a topic (and a restore target) that allows them.
+    await createTopic(bootstrap, big, { partitions: 1, configs: { 'max.message.bytes': '12582912' } });
+    const random = seededRandom(7);
+    await produceRecords(bootstrap, big, [
+      { partition: 0, key: Buffer.from('a'), value: randomBytesSeeded(random, 1_500_000), timestamp: 1_790_000_000_000n },
+      { partition: 0, key: Buffer.from('b'), value: randomBytesSeeded(random, 10 * 1024 * 1024), timestamp: 1_790_000_000_001n },
+      { partition: 0, key: null, value: Buffer.from('small'), headers: [[Buffer.from('h'), randomBytesSeeded(random, 100 * 1024)]] },
+    ]);
+  });
+
+  for (const codec of ['zstd', 'none', 'gzip', 'snappy', 'lz4']) {
+    it(`keeps every record byte for byte with codec ${codec}`, async () => {
+      const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', source, '--repo', repo, '--codec', codec, '--segment-records', '300']);
+      expect(backup.totals.records).toBe(1200);
+      expect(backup.totals.segments).toBeGreaterThanOrEqual(6);
+
+      const verify = await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backup.backupId]);
+      expect(verify.ok).toBe(true);
+
+      const target = `${source}-restored-${codec}`;
+      await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${source}=${target}`]);
+      const [expected, actual] = await Promise.all([readAllRecords(bootstrap, source), readAllRecords(bootstrap, target)]);
+      expectSameRecords(actual, expected, { compareOffsets: true });
+
+      const described = await runCliJson<ManifestJson>(['describe', '--repo', repo, '--backup', backup.backupId]);
+      const topic = described.manifest.topics[0];
+      expect(topic?.partitionCount).toBe(3);
+      expect(topic?.configs['max.message.bytes']).toBe('4194304');
+      expect(topic?.partitions.map((p) => p.recordCount)).toEqual([400, 400, 400]);
+    });
+  }
+
+  it('restores records over 1 MiB and a 100 KiB header exactly', async () => {
+    const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', big, '--repo', repo]);
+    expect(backup.totals.records).toBe(3);
+    const target = `${big}-restored`;
+    await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${big}=${target}`]);
+    expectSameRecords(await readAllRecords(bootstrap, target), await readAllRecords(bootstrap, big), { compareOffsets: true });
+  });
+
+  it('backs up an empty topic as empty and restores it with its partitions', async () => {
+    const empty = uniqueTopic('empty');
+    await createTopic(bootstrap, empty, { partitions: 2 });
+    const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', empty, '--repo', repo]);
+    expect(backup.totals.records).toBe(0);
+    const described = await runCliJson<ManifestJson>(['describe', '--repo', repo, '--backup', backup.backupId]);
+    expect(described.manifest.topics[0]?.partitions.map((p) => [p.recordCount, p.cutOffset])).toEqual([
+      [0, '0'],
+      [0, '0'],
+    ]);
+    const target = `${empty}-restored`;
+    await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${empty}=${target}`]);
+    const restored = await readAllRecords(bootstrap, target);
+    expect(restored.map((p) => p.length)).toEqual([0, 0]);
+  });
+
+  it('lists complete and incomplete backups, and verify catches a flipped byte and a truncated file', async () => {
+    const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', source, '--repo', repo, '--codec', 'lz4']);
+    const list = await runCliJson<{ backups: { id: string; status: string }[] }>(['list', '--repo', repo]);
+    expect(list.backups.find((b) => b.id === backup.backupId)?.status).toBe('complete');
+
+    const segmentDir = join(repo, 'backups', backup.backupId, 'data', source, '1');
+    const manifest = JSON.parse(await readFile(join(repo, 'backups', backup.backupId, 'manifest.json'), 'utf8')) as {
+      topics: { partitions: { segments: { file: string }[] }[] }[];
+    };
+    const file = manifest.topics[0]?.partitions[1]?.segments[0]?.file ?? '';
+    const path = join(segmentDir, file);
+    const original = await readFile(path);
+
+    const { writeFile } = await import('node:fs/promises');
+    const flipped = Buffer.from(original);
+    flipped[Math.floor(flipped.length / 2)] ^= 0x01;
+    await writeFile(path, flipped);
+    const bad = await runCli(['--json', 'verify', '--repo', repo, '--backup', backup.backupId]);
+    expect(bad.code).toBe(4);
+    const report = JSON.parse(bad.stdout) as { ok: boolean; reports: { problems: { kind: string; path: string }[] }[] };
+    expect(report.ok).toBe(false);
+    expect(report.reports[0]?.problems).toEqual([expect.objectContaining({ kind: 'corrupt', path })]);
+
+    await writeFile(path, original.subarray(0, original.length - 100));
+    const truncated = await runCli(['verify', '--repo', repo, '--backup', backup.backupId]);
+    expect(truncated.code).toBe(4);
+    expect(truncated.stdout).toContain(path);
+    expect(truncated.stdout).toMatch(/size|truncated/);
+    await writeFile(path, original);
+    expect((await runCli(['verify', '--repo', repo, '--backup', backup.backupId])).code).toBe(0);
+  });
+});
