@@ -37,7 +37,9 @@ export function createContext(global: GlobalOptions, signal: AbortSignal): Comma
     logger,
     signal,
     printJson(document) {
-      process.stdout.write(stringifyWithBigInt(document));
+      // Peak resident memory of this run, so that cron jobs and benchmarks can track it.
+      const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+      process.stdout.write(stringifyWithBigInt({ ...(document as object), peakRssBytes }));
     },
     print(text) {
       if (!json) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -6,8 +6,12 @@ export function parseBootstrap(flag: string, text: string | undefined): string[]
   if (!text) throw new KbackupError('USAGE', `${flag} is required`, { hint: `e.g. ${flag} 127.0.0.1:9092` });
   const brokers = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const b of brokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
-      throw new KbackupError('USAGE', `${flag}: "${b}" is not host:port`, { hint: `e.g. ${flag} 127.0.0.1:9092,10.0.0.2:9092` });
+    const port = Number(/:(\d{1,5})$/.exec(b)?.[1] ?? NaN);
+    const shaped = /^[^\s:]+:\d{1,5}$/.test(b) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b);
+    if (!shaped || port < 1 || port > 65535) {
+      throw new KbackupError('USAGE', `${flag}: "${b}" is not host:port (port 1-65535)`, {
+        hint: `e.g. ${flag} 127.0.0.1:9092,10.0.0.2:9092`,
+      });
     }
   }
   return brokers;
@@ -21,8 +25,11 @@ export function parseIntFlag(flag: string, text: string, min = 0, max = Number.M
 }
 
 export function parseOffsetFlag(flag: string, text: string): bigint {
-  if (!/^\d{1,19}$/.test(text.trim())) throw new KbackupError('USAGE', `${flag} must be a non-negative offset, got "${text}"`);
-  return BigInt(text.trim());
+  const t = text.trim();
+  if (!/^\d{1,19}$/.test(t) || BigInt(t) > 2n ** 63n - 1n) {
+    throw new KbackupError('USAGE', `${flag} must be a non-negative int64 offset, got "${text}"`);
+  }
+  return BigInt(t);
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -44,8 +51,20 @@ export function parseTime(flag: string, text: string): bigint {
       hint: `e.g. ${flag} 2026-11-22T14:01:59.999Z or ${flag} 1795356119999`,
     });
   }
+  // Date.parse rolls impossible dates over (Feb 30 → Mar 2); check the calendar fields ourselves.
+  const [year, month, day, hour, minute] = t.slice(0, 16).split(/[-T:]/).map(Number) as [number, number, number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day, hour, minute));
   const ms = Date.parse(t);
-  if (Number.isNaN(ms)) throw new KbackupError('USAGE', `${flag}: "${text}" is not a valid time`);
+  if (
+    Number.isNaN(ms) ||
+    calendar.getUTCFullYear() !== year ||
+    calendar.getUTCMonth() !== month - 1 ||
+    calendar.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59
+  ) {
+    throw new KbackupError('USAGE', `${flag}: "${text}" is not a valid time`);
+  }
   return BigInt(ms);
 }
 
@@ -55,7 +74,7 @@ export function parseRenames(flag: string, values: string[]): Map<string, string
   for (const item of values.flatMap((v) => v.split(','))) {
     const trimmed = item.trim();
     if (!trimmed) continue;
-    const [from, to, extra] = trimmed.split('=');
+    const [from, to, extra] = trimmed.split('=').map((s) => s.trim());
     if (!from || !to || extra !== undefined) throw new KbackupError('USAGE', `${flag} expects old=new, got "${trimmed}"`);
     out.set(from, to);
   }

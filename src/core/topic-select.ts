@@ -84,5 +84,6 @@ export function selectTopics(available: readonly string[], selection: TopicSelec
     });
     return included && !exclude.some((m) => matches(m, topic));
   });
-  return [...new Set(selected)].sort((a, b) => a.localeCompare(b));
+  // Code-point order: the same on every machine, whatever the locale.
+  return [...new Set(selected)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

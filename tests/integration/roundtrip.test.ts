@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, runCliJson, tempRepo } from '../support/cli.js';
@@ -7,6 +7,8 @@ import { edgeCaseRecords, seededRandom, randomBytesSeeded } from '../support/dat
 import { createTopic, produceRecords, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
 
 const bootstrap = inject('kafkaBootstrap');
+// Relative to now: older records would be deleted by the broker's default 7-day retention mid-test.
+const BASE_TIME = BigInt(Date.now()) - 60_000n;
 
 interface BackupJson {
   backupId: string;
@@ -36,8 +38,8 @@ describe('backup → verify → restore round trip against a real broker', () =>
     await createTopic(bootstrap, big, { partitions: 1, configs: { 'max.message.bytes': '12582912' } });
     const random = seededRandom(7);
     await produceRecords(bootstrap, big, [
-      { partition: 0, key: Buffer.from('a'), value: randomBytesSeeded(random, 1_500_000), timestamp: 1_790_000_000_000n },
-      { partition: 0, key: Buffer.from('b'), value: randomBytesSeeded(random, 10 * 1024 * 1024), timestamp: 1_790_000_000_001n },
+      { partition: 0, key: Buffer.from('a'), value: randomBytesSeeded(random, 1_500_000), timestamp: BASE_TIME },
+      { partition: 0, key: Buffer.from('b'), value: randomBytesSeeded(random, 10 * 1024 * 1024), timestamp: BASE_TIME + 1n },
       { partition: 0, key: null, value: Buffer.from('small'), headers: [[Buffer.from('h'), randomBytesSeeded(random, 100 * 1024)]] },
     ]);
   });
@@ -101,9 +103,9 @@ describe('backup → verify → restore round trip against a real broker', () =>
     const path = join(segmentDir, file);
     const original = await readFile(path);
 
-    const { writeFile } = await import('node:fs/promises');
     const flipped = Buffer.from(original);
-    flipped[Math.floor(flipped.length / 2)] ^= 0x01;
+    const middle = Math.floor(flipped.length / 2);
+    flipped.writeUInt8(flipped.readUInt8(middle) ^ 0x01, middle);
     await writeFile(path, flipped);
     const bad = await runCli(['--json', 'verify', '--repo', repo, '--backup', backup.backupId]);
     expect(bad.code).toBe(4);

@@ -18,7 +18,8 @@ export function randomBytesSeeded(random: () => number, length: number): Buffer 
   return out;
 }
 
-const BASE_TIME = 1_790_000_000_000n;
+// Relative to now: brokers delete records older than retention.ms (7 days by default) in the background.
+const BASE_TIME = BigInt(Date.now()) - 3_600_000n;
 
 /**
  * Records that exercise every fidelity edge: null and empty keys and values, tombstones, headers with

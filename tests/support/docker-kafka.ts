@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { clusterSettings } from './broker-config.js';
 import { getMetadata } from './kafka-helpers.js';
+import { freePorts } from './kafka-install.js';
 import { pollUntil } from './wait.js';
 
 export interface DockerKafka {
@@ -13,18 +13,6 @@ export interface DockerKafka {
 /** Kafka property name to the apache/kafka image's env name: '.' -> '_', '_' -> '__', '-' -> '___'. */
 function envName(property: string): string {
   return 'KAFKA_' + property.replace(/_/g, '__').replace(/-/g, '___').replace(/\./g, '_').toUpperCase();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
 }
 
 /**
@@ -40,7 +28,8 @@ export async function startDockerKafka(
   const runtimeHost = runtime.info.containerRuntime.host;
   // Node may resolve "localhost" to ::1 while Docker publishes on IPv4.
   const host = runtimeHost === 'localhost' ? '127.0.0.1' : runtimeHost;
-  const port = await freePort();
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
   const version = /:(\d+\.\d+\.\d+)/.exec(image)?.[1] ?? '4.1.2';
   const env: Record<string, string> = {
     CLUSTER_ID: randomBytes(16).toString('base64url').replace(/^-/, 'A'),

@@ -31,10 +31,16 @@ export function dockerAvailable(): Promise<boolean> {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'OK'));
+      res.on('end', () => {
+        resolve(res.statusCode === 200 && body.trim() === 'OK');
+      });
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+    });
+    req.on('error', () => {
+      resolve(false);
+    });
     req.end();
   });
 }

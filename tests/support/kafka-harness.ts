@@ -1,11 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { loggingConfig, serverProperties, type NodePorts } from './broker-config.js';
 import {
   JavaProcess,
@@ -19,14 +15,14 @@ import {
   type StopSignal,
 } from './java-process.js';
 import { getMetadata } from './kafka-helpers.js';
+import { defaultKafkaVersion, freePorts, resolveKafkaLibs } from './kafka-install.js';
 import { ProxyGroup, TcpProxy } from './tcp-proxy.js';
 import { pollUntil } from './wait.js';
 
 export type { StopSignal } from './java-process.js';
 export { ProxyGroup, TcpProxy } from './tcp-proxy.js';
+export { defaultKafkaVersion, resolveKafkaLibs } from './kafka-install.js';
 
-const execFileAsync = promisify(execFile);
-const JARS_SCRIPT = fileURLToPath(new URL('../../scripts/kafka-jars.sh', import.meta.url));
 const READY_LINE = 'Kafka Server started';
 
 export interface StartClusterOptions {
@@ -87,50 +83,6 @@ export interface KafkaCluster {
   stop(): Promise<void>;
   /** Keeps the directories (logs, data) after stop() and process exit, and prints where they are. */
   keepLogs(): void;
-}
-
-export function defaultKafkaVersion(): string {
-  return process.env.KBACKUP_KAFKA_VERSION ?? '4.1.2';
-}
-
-/** Runs scripts/kafka-jars.sh (Maven Central, cached) and returns the libs directory. */
-export async function resolveKafkaLibs(version: string): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync('bash', [JARS_SCRIPT, version], {
-      timeout: 15 * 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    const dir = stdout.trim().split('\n').pop();
-    if (dir === undefined || dir === '') throw new Error('kafka-jars.sh printed no directory');
-    return dir;
-  } catch (error) {
-    const e = error as Error & { stderr?: string };
-    throw new Error(
-      `Cannot obtain the Kafka ${version} jars (scripts/kafka-jars.sh needs Maven, Java 17 and access to ` +
-        `Maven Central): ${e.message}\n${e.stderr ?? ''}`,
-    );
-  }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  // Hold every socket open until all are bound so the same port cannot be handed out twice.
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer();
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-      return server;
-    }),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    return address.port;
-  });
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
 }
 
 /** 16 random bytes, base64url without padding, never starting with '-' (StorageTool would read an option). */
@@ -289,7 +241,7 @@ class Cluster implements KafkaCluster {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all(this.nodes.map((n) => n.process?.stop('SIGKILL')));
+    await Promise.all(this.nodes.map((n) => n.process?.stop('SIGKILL') ?? Promise.resolve()));
     for (const n of this.nodes) n.running = false;
     await this.proxies?.close();
     releaseTempRoot(this.root);
@@ -306,7 +258,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
   const version = options.version ?? defaultKafkaVersion();
   const size = options.nodes ?? 1;
   const proxied = options.proxied ?? false;
+  const T0=Date.now(); const lg=(m:string)=>{console.log(`[t+${Date.now()-T0}] ${m}`)};
   const libs = await resolveKafkaLibs(version);
+  lg('libs');
   const classPath = `${libs}/*`;
   const label = (options.name ?? 'cluster').replace(/[^a-zA-Z0-9_.-]/g, '_');
   const root = mkdtempSync(join(tmpdir(), `kbackup-kafka-${label}-`));
@@ -361,6 +315,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
         '-Djava.awt.headless=true',
         '-Djava.net.preferIPv4Stack=true',
         `-Dkafka.logs.dir=${dir}`,
+        ...(process.env.KBACKUP_KAFKA_JVM_OPTS ?? '').split(/\s+/).filter((o) => o !== ''),
         logging.jvmFlag,
         '-cp',
         classPath,
@@ -389,6 +344,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
         runJavaTool(classPath, ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile]),
       ),
     );
+    lg('formatted');
     cluster = new Cluster(
       version,
       root,
@@ -398,8 +354,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     );
     const started = cluster;
     // All at once: each node waits for a quorum majority before it reports started.
-    await Promise.all(nodes.map((n) => started.startNode(n)));
+    await Promise.all(nodes.map((n) => started.startNode(n).then(()=>{lg('started '+n.nodeId)})));
     await cluster.waitForRegistration();
+    lg('registered');
     return cluster;
   } catch (error) {
     // Keep what explains the failure; the error text names the directory.

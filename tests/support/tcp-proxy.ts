@@ -125,7 +125,11 @@ export class TcpProxy {
     if (this.#closed) return;
     this.#closed = true;
     this.dropAll();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => {
+        resolve();
+      });
+    });
   }
 }
 

@@ -74,21 +74,34 @@ describe('parseCodec', () => {
     expect(formatCodec(parseCodec(text))).toBe(text.trim().toLowerCase());
   });
 
-  it.each(['', 'brotli', 'zstd:', 'zstd:0', 'zstd:23', 'zstd:-1', 'gzip:10', 'gzip:0', 'lz4:1', 'snappy:2', 'none:0', 'zstd:x', 'zstd:3:4'])(
-    'rejects %j with a USAGE error naming the valid forms',
-    (text) => {
-      let error: unknown;
-      try {
-        parseCodec(text);
-      } catch (caught) {
-        error = caught;
-      }
-      expect(error).toBeInstanceOf(KbackupError);
-      const kb = error as KbackupError;
-      expect(kb.code).toBe('USAGE');
-      expect(`${kb.message} ${kb.hint ?? ''}`).toMatch(/none, gzip\[:1-9\], snappy, lz4, zstd\[:1-22\]|out of range/);
-    },
-  );
+  it.each([
+    '',
+    'brotli',
+    'zstd:',
+    'zstd:0',
+    'zstd:23',
+    'zstd:-1',
+    'gzip:10',
+    'gzip:0',
+    'lz4:1',
+    'snappy:2',
+    'none:0',
+    'zstd:x',
+    'zstd:3:4',
+  ])('rejects %j with a USAGE error naming the valid forms', (text) => {
+    let error: unknown;
+    try {
+      parseCodec(text);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(KbackupError);
+    const kb = error as KbackupError;
+    expect(kb.code).toBe('USAGE');
+    expect(`${kb.message} ${kb.hint ?? ''}`).toMatch(
+      /none, gzip\[:1-9\], snappy, lz4, zstd\[:1-22\]|out of range/,
+    );
+  });
 });
 
 describe('block codecs', () => {
@@ -139,9 +152,12 @@ describe('block codecs', () => {
     expect(() => decompressBlockSync(codec, stored, block.length - 1)).toThrow(KbackupError);
   });
 
-  it.each(['gzip', 'snappy', 'lz4', 'zstd'] as CodecName[])('%s turns garbage into SEGMENT_CORRUPT', async (codec) => {
-    const garbage = randomBytes(prng(11), 300);
-    await expect(decompressBlock(codec, garbage, 1000)).rejects.toMatchObject({ code: 'SEGMENT_CORRUPT' });
-    expect(() => decompressBlockSync(codec, garbage, 1000)).toThrow(KbackupError);
-  });
+  it.each(['gzip', 'snappy', 'lz4', 'zstd'] as CodecName[])(
+    '%s turns garbage into SEGMENT_CORRUPT',
+    async (codec) => {
+      const garbage = randomBytes(prng(11), 300);
+      await expect(decompressBlock(codec, garbage, 1000)).rejects.toMatchObject({ code: 'SEGMENT_CORRUPT' });
+      expect(() => decompressBlockSync(codec, garbage, 1000)).toThrow(KbackupError);
+    },
+  );
 });

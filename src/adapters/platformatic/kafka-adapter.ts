@@ -107,7 +107,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     );
     return topics
       .filter((t) => options.includeInternal === true || !t.startsWith('__'))
-      .sort((a, b) => a.localeCompare(b));
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   async #topicMetadata(topics: string[], forceUpdate: boolean): Promise<ClusterMetadata> {

@@ -110,10 +110,12 @@ export class SegmentBuilder {
 
     this.firstOffset ??= record.offset;
     this.lastOffset = record.offset;
-    if (this.minTimestamp === undefined || record.timestamp < this.minTimestamp)
+    if (this.minTimestamp === undefined || record.timestamp < this.minTimestamp) {
       this.minTimestamp = record.timestamp;
-    if (this.maxTimestamp === undefined || record.timestamp > this.maxTimestamp)
+    }
+    if (this.maxTimestamp === undefined || record.timestamp > this.maxTimestamp) {
       this.maxTimestamp = record.timestamp;
+    }
     this.recordCount++;
     this.rawBytes += size;
     this.pending.push(record);

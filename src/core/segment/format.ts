@@ -165,8 +165,9 @@ function checkHeaderConsistency(h: SegmentHeader): void {
   if (h.lastOffset - h.firstOffset < BigInt(h.recordCount - 1)) {
     fail(`offsets ${h.firstOffset}..${h.lastOffset} cannot hold ${h.recordCount} records`);
   }
-  if (h.minTimestamp > h.maxTimestamp)
+  if (h.minTimestamp > h.maxTimestamp) {
     fail(`minTimestamp ${h.minTimestamp} > maxTimestamp ${h.maxTimestamp}`);
+  }
   if (h.rawBytes < h.recordCount * MIN_RECORD_BYTES) {
     fail(`rawBytes ${h.rawBytes} too small for ${h.recordCount} records`);
   }

@@ -35,8 +35,9 @@ export function validateRecord(record: BackupRecord): void {
   if (record.timestamp < INT64_MIN || record.timestamp > INT64_MAX) bad('timestamp is outside int64');
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime guard for untyped callers
   if (record.timestampType !== 0 && record.timestampType !== 1) bad('timestampType must be 0 or 1');
-  if ((record.key?.length ?? 0) > I32_MAX || (record.value?.length ?? 0) > I32_MAX)
+  if ((record.key?.length ?? 0) > I32_MAX || (record.value?.length ?? 0) > I32_MAX) {
     bad('key/value too large');
+  }
   if (record.headers.length > 0xffff_ffff) bad('too many headers');
 }
 

@@ -13,6 +13,7 @@ import {
   decodeHeader,
   decodeTrailer,
   segmentFileBytes,
+  type BlockHeader,
   type SegmentHeader,
 } from './format.js';
 import { decodeRecords } from './record-codec.js';
@@ -65,14 +66,11 @@ export async function* scanSegment(
       lastGood === undefined ? header.firstOffset : lastGood + 1n,
       header.lastOffset,
     );
+  const truncated = (found: number): string =>
+    `file truncated: expected ${expectedBytes} bytes, found ${found}`;
   const readExact = async (position: number, length: number): Promise<Buffer> => {
-    if (position + length > source.size) {
-      throw corrupt(`file truncated: expected ${expectedBytes} bytes, found ${source.size}`);
-    }
-    const bytes = await source.read(position, length);
-    if (bytes.length !== length) {
-      throw corrupt(`file truncated: expected ${expectedBytes} bytes, found ${position + bytes.length}`);
-    }
+    const bytes = await readUpTo(source, position, length);
+    if (typeof bytes === 'number') throw corrupt(truncated(bytes));
     return bytes;
   };
 
@@ -82,20 +80,22 @@ export async function* scanSegment(
   let rawBytes = 0;
   let minTimestamp = header.maxTimestamp;
   let maxTimestamp = header.minTimestamp;
+  // decodeHeader guarantees blockCount >= 1.
+  let next = fetchBlock(source, 0, position, bodyEnd);
   for (let block = 0; block < header.blockCount; block++) {
-    if (position + BLOCK_HEADER_BYTES > bodyEnd) {
-      throw corrupt(`block ${block} header lies past the end of the body (${header.bodyBytes} bytes)`);
-    }
-    const blockHeaderBytes = await readExact(position, BLOCK_HEADER_BYTES);
-    const blockHeader = decodeBlockHeader(blockHeaderBytes);
-    const storedEnd = position + BLOCK_HEADER_BYTES + blockHeader.storedLength;
-    // Checked before reading, so a damaged length can neither allocate nor read beyond the body.
-    if (storedEnd > bodyEnd) {
-      throw corrupt(`block ${block} length ${blockHeader.storedLength} runs past the end of the body`);
-    }
-    const stored = await readExact(position + BLOCK_HEADER_BYTES, blockHeader.storedLength);
+    const fetched = await next;
+    if ('damage' in fetched) throw corrupt(fetched.damage);
+    if ('found' in fetched) throw corrupt(truncated(fetched.found));
+    const { headerBytes: blockHeaderBytes, header: blockHeader, stored } = fetched;
     if (blockChecksum(blockHeaderBytes, stored) !== blockHeader.crc32c) {
       throw corrupt(`block ${block} checksum mismatch`);
+    }
+    const storedEnd = position + BLOCK_HEADER_BYTES + stored.length;
+    // Read-ahead: the next block's I/O overlaps this block's decompression and the consumer's work.
+    // Its outcome, damage included, is only acted on when the loop gets there.
+    if (block + 1 < header.blockCount) {
+      next = fetchBlock(source, block + 1, storedEnd, bodyEnd);
+      next.catch(() => undefined);
     }
     const { rawLength, recordCount } = blockHeader;
     if (
@@ -152,8 +152,9 @@ export async function* scanSegment(
     ['maxTimestamp', maxTimestamp, header.maxTimestamp],
   ];
   for (const [field, found, declared] of totals) {
-    if (found !== declared)
+    if (found !== declared) {
       throw corrupt(`header ${field} is ${String(declared)}, blocks hold ${String(found)}`);
+    }
   }
   const trailerLength = decodeTrailerAt(await readExact(bodyEnd, TRAILER_BYTES), corrupt);
   if (trailerLength !== BigInt(expectedBytes)) {
@@ -163,6 +164,38 @@ export async function* scanSegment(
     throw corrupt(`file has ${source.size} bytes, expected ${expectedBytes} (data after the trailer)`);
   }
   return header;
+}
+
+type Fetched =
+  { headerBytes: Buffer; header: BlockHeader; stored: Buffer } | { damage: string } | { found: number };
+
+/** Reads one block's header and stored bytes without judging them beyond what is needed to read them. */
+async function fetchBlock(
+  source: ByteSource,
+  block: number,
+  position: number,
+  bodyEnd: number,
+): Promise<Fetched> {
+  if (position + BLOCK_HEADER_BYTES > bodyEnd) {
+    return { damage: `block ${block} header lies past the end of the body` };
+  }
+  const headerBytes = await readUpTo(source, position, BLOCK_HEADER_BYTES);
+  if (typeof headerBytes === 'number') return { found: headerBytes };
+  const header = decodeBlockHeader(headerBytes);
+  // Checked before reading, so a damaged length can neither allocate nor read beyond the body.
+  if (position + BLOCK_HEADER_BYTES + header.storedLength > bodyEnd) {
+    return { damage: `block ${block} length ${header.storedLength} runs past the end of the body` };
+  }
+  const stored = await readUpTo(source, position + BLOCK_HEADER_BYTES, header.storedLength);
+  if (typeof stored === 'number') return { found: stored };
+  return { headerBytes, header, stored };
+}
+
+/** Exactly `length` bytes, or the file size if the file ends first (checked before allocating). */
+async function readUpTo(source: ByteSource, position: number, length: number): Promise<Buffer | number> {
+  if (position + length > source.size) return source.size;
+  const bytes = await source.read(position, length);
+  return bytes.length === length ? bytes : position + bytes.length;
 }
 
 function decodeTrailerAt(bytes: Buffer, corrupt: (what: string) => SegmentCorruptError): bigint {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { CodecName } from '../../../src/core/codecs.js';
-import type { BackupRecord, RecordHeader, TimestampType } from '../../../src/core/record.js';
+import type { BackupRecord, RecordHeader } from '../../../src/core/record.js';
 
 export const ALL_CODECS: CodecName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
@@ -35,7 +35,7 @@ export function rec(
 ): BackupRecord {
   return {
     offset: BigInt(offset),
-    timestamp: fields.timestamp ?? 1_700_000_000_000n + BigInt(offset),
+    timestamp: fields.timestamp ?? 1_700_000_000_000n + (BigInt(offset) % 1_000_000n),
     timestampType: fields.timestampType ?? 0,
     key: fields.key === undefined ? Buffer.from(`key-${offset}`) : fields.key,
     value: fields.value === undefined ? Buffer.from(`value-${offset}`) : fields.value,
@@ -49,13 +49,16 @@ export function sampleRecords(count: number, seed = 1, first = 0n): BackupRecord
   const out: BackupRecord[] = [];
   for (let i = 0; i < count; i++) {
     const headers: RecordHeader[] = [];
-    for (let h = 0; h < randomInt(rand, 3); h++) headers.push([Buffer.from(`h${h}`), Buffer.from(`v${i}`)]);
+    const headerCount = randomInt(rand, 3);
+    for (let h = 0; h < headerCount; h++) headers.push([Buffer.from(`h${h}`), Buffer.from(`v${i}`)]);
     out.push({
       offset: first + BigInt(i),
       timestamp: 1_700_000_000_000n + BigInt(randomInt(rand, 100_000)),
-      timestampType: (i % 7 === 0 ? 1 : 0) as TimestampType,
+      timestampType: i % 7 === 0 ? 1 : 0,
       key: i % 5 === 0 ? null : Buffer.from(`order-${randomInt(rand, 1000)}`),
-      value: Buffer.from(JSON.stringify({ i, amount: randomInt(rand, 1e6), note: 'x'.repeat(randomInt(rand, 200)) })),
+      value: Buffer.from(
+        JSON.stringify({ i, amount: randomInt(rand, 1e6), note: 'x'.repeat(randomInt(rand, 200)) }),
+      ),
       headers,
     });
   }
