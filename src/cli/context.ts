@@ -3,12 +3,13 @@ import { PlatformaticKafkaAdapter } from '../adapters/platformatic/kafka-adapter
 import { stringifyWithBigInt } from '../core/manifest/json.js';
 import type { KafkaPort } from '../core/ports/kafka-port.js';
 import type { RunObserver } from '../engine/observer.js';
-import { parseBootstrap } from './parse.js';
+import { parseBootstrap, parseDuration } from './parse.js';
 
 export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   logLevel?: string;
+  retryDeadline?: string;
 }
 
 /** What a command gets: output channels, a logger, a cancellation signal and factories for ports. */
@@ -68,7 +69,13 @@ export function createContext(global: GlobalOptions, signal: AbortSignal): Comma
     },
     kafka(flag, bootstrapText) {
       const bootstrap = parseBootstrap(flag, bootstrapText);
-      return { port: new PlatformaticKafkaAdapter({ bootstrap }), bootstrap: bootstrap.join(',') };
+      const retryDeadlineMs = parseDuration('--retry-deadline', global.retryDeadline ?? '60s');
+      const port = new PlatformaticKafkaAdapter({
+        bootstrap,
+        retryDeadlineMs,
+        requestTimeoutMs: Math.min(30_000, Math.max(1_000, retryDeadlineMs)),
+      });
+      return { port, bootstrap: bootstrap.join(',') };
     },
   };
 }

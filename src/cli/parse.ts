@@ -95,4 +95,14 @@ export function parseIntList(flag: string, values: string[]): number[] {
   return values.flatMap((v) => v.split(',')).filter((s) => s.trim() !== '').map((s) => parseIntFlag(flag, s, 0));
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "500ms", "30s", "10m", "2h", "7d" → milliseconds. */
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  const unit = DURATION_UNITS[m?.[2] ?? ''];
+  if (!m || unit === undefined) throw new KbackupError('USAGE', `${flag} must be a duration like 30s, 10m or 500ms, got "${text}"`);
+  return Math.round(Number(m[1]) * unit);
+}
+
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
