@@ -18,7 +18,10 @@ const restored = 'demo-orders-restored';
 
 function kbackup(args: string[]): string {
   process.stdout.write(`\n$ kbackup ${args.join(' ')}\n`);
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   process.stdout.write(result.stdout);
   if (result.status !== 0) throw new Error(`kbackup ${args[0] ?? ''} exited with ${result.status}`);
   return result.stdout;
@@ -31,25 +34,56 @@ async function main(): Promise<void> {
   try {
     let bootstrap = process.env.KBACKUP_TEST_BOOTSTRAP;
     if (!bootstrap) {
-      process.stdout.write('starting a throwaway Kafka broker (first run downloads the jars from Maven Central)...\n');
+      process.stdout.write(
+        'starting a throwaway Kafka broker (first run downloads the jars from Maven Central)...\n',
+      );
       cluster = await startCluster({ nodes: 1, name: 'demo' });
       bootstrap = cluster.bootstrap;
     }
-    process.stdout.write(`broker at ${bootstrap}; seeding ${topic} (3 partitions, 30,000 records with keys, headers, tombstones)\n`);
-    await createTopic(bootstrap, topic, { partitions: 3, configs: { 'cleanup.policy': 'delete', 'retention.ms': '86400000' } });
+    process.stdout.write(
+      `broker at ${bootstrap}; seeding ${topic} (3 partitions, 30,000 records with keys, headers, tombstones)\n`,
+    );
+    await createTopic(bootstrap, topic, {
+      partitions: 3,
+      configs: { 'cleanup.policy': 'delete', 'retention.ms': '86400000' },
+    });
     await produceRecords(bootstrap, topic, edgeCaseRecords(3, 10_000));
 
-    kbackup(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo, '--backup-id', 'demo-backup']);
+    kbackup([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--backup-id',
+      'demo-backup',
+    ]);
     kbackup(['verify', '--repo', repo, '--backup', 'demo-backup']);
     kbackup(['list', '--repo', repo]);
-    kbackup(['restore', '--repo', repo, '--backup', 'demo-backup', '--bootstrap', bootstrap, '--rename', `${topic}=${restored}`]);
+    kbackup([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      'demo-backup',
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${restored}`,
+    ]);
 
-    const [source, target] = await Promise.all([readAllRecords(bootstrap, topic), readAllRecords(bootstrap, restored)]);
+    const [source, target] = await Promise.all([
+      readAllRecords(bootstrap, topic),
+      readAllRecords(bootstrap, restored),
+    ]);
     let compared = 0;
     for (let p = 0; p < source.length; p++) {
       const a = source[p] ?? [];
       const b = target[p] ?? [];
-      if (a.length !== b.length) throw new Error(`partition ${p}: ${a.length} source records, ${b.length} restored`);
+      if (a.length !== b.length)
+        throw new Error(`partition ${p}: ${a.length} source records, ${b.length} restored`);
       a.forEach((r, i) => {
         const s = b[i];
         const same =

@@ -27,18 +27,33 @@ function onSignal(signal: NodeJS.Signals): void {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const exitTable = EXIT_CODE_TABLE.map((e) => `  ${String(e.code).padStart(3)}  ${e.name.padEnd(14)} ${e.meaning}`).join('\n');
+const exitTable = EXIT_CODE_TABLE.map(
+  (e) => `  ${String(e.code).padStart(3)}  ${e.name.padEnd(14)} ${e.meaning}`,
+).join('\n');
 
 const program = new Command('kbackup')
-  .description('Back up Apache Kafka topics to compressed, checksummed segment files and restore them exactly.')
+  .description(
+    'Back up Apache Kafka topics to compressed, checksummed segment files and restore them exactly.',
+  )
   .version(VERSION, '-V, --version')
   .option('--json', 'print one machine-readable result document on stdout')
   .option('-q, --quiet', 'no progress output')
-  .option('--retry-deadline <duration>', 'how long retriable Kafka errors (broker down, leader moving) are retried', '60s')
-  .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'))
+  .option(
+    '--retry-deadline <duration>',
+    'how long retriable Kafka errors (broker down, leader moving) are retried',
+    '60s',
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log level (logs go to stderr)')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+      .default('warn'),
+  )
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
-  .addHelpText('after', `\nExit codes:\n${exitTable}\n\nDocs: docs/ in the package (FORMAT.md, EXIT-CODES.md, CONFIGURATION.md).`);
+  .addHelpText(
+    'after',
+    `\nExit codes:\n${exitTable}\n\nDocs: docs/ in the package (FORMAT.md, EXIT-CODES.md, CONFIGURATION.md).`,
+  );
 
 let exitCode: number = ExitCode.Ok;
 
@@ -62,12 +77,19 @@ function report(error: unknown, json: boolean, logLevel: string | undefined): nu
     });
   }
   let code: number = failure.exitCode;
-  if (failure.code === 'INTERRUPTED') code = stopSignal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
+  if (failure.code === 'INTERRUPTED')
+    code = stopSignal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
   if (json) {
     process.stdout.write(
       stringifyWithBigInt({
         status: 'error',
-        error: { code: failure.code, message: failure.message, hint: failure.hint ?? null, canRetry: failure.canRetry, details: failure.details ?? null },
+        error: {
+          code: failure.code,
+          message: failure.message,
+          hint: failure.hint ?? null,
+          canRetry: failure.canRetry,
+          details: failure.details ?? null,
+        },
         exitCode: code,
       }),
     );

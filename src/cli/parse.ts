@@ -4,7 +4,10 @@ import { KbackupError } from '../core/errors.js';
 
 export function parseBootstrap(flag: string, text: string | undefined): string[] {
   if (!text) throw new KbackupError('USAGE', `${flag} is required`, { hint: `e.g. ${flag} 127.0.0.1:9092` });
-  const brokers = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const brokers = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const b of brokers) {
     const port = Number(/:(\d{1,5})$/.exec(b)?.[1] ?? NaN);
     const shaped = /^[^\s:]+:\d{1,5}$/.test(b) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b);
@@ -18,9 +21,11 @@ export function parseBootstrap(flag: string, text: string | undefined): string[]
 }
 
 export function parseIntFlag(flag: string, text: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^-?\d+$/.test(text.trim())) throw new KbackupError('USAGE', `${flag} must be an integer, got "${text}"`);
+  if (!/^-?\d+$/.test(text.trim()))
+    throw new KbackupError('USAGE', `${flag} must be an integer, got "${text}"`);
   const n = Number(text);
-  if (n < min || n > max) throw new KbackupError('USAGE', `${flag} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max)
+    throw new KbackupError('USAGE', `${flag} must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
@@ -32,13 +37,26 @@ export function parseOffsetFlag(flag: string, text: string): bigint {
   return BigInt(t);
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** "64MiB", "512k", "1048576" → bytes. */
 export function parseSize(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
   const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
-  if (!m || unit === undefined) throw new KbackupError('USAGE', `${flag} must be a size like 64MiB or 512k, got "${text}"`);
+  if (!m || unit === undefined)
+    throw new KbackupError('USAGE', `${flag} must be a size like 64MiB or 512k, got "${text}"`);
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -47,12 +65,22 @@ export function parseTime(flag: string, text: string): bigint {
   const t = text.trim();
   if (/^-?\d+$/.test(t)) return BigInt(t);
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/.test(t)) {
-    throw new KbackupError('USAGE', `${flag} must be ISO-8601 with a zone or epoch milliseconds, got "${text}"`, {
-      hint: `e.g. ${flag} 2026-11-22T14:01:59.999Z or ${flag} 1795356119999`,
-    });
+    throw new KbackupError(
+      'USAGE',
+      `${flag} must be ISO-8601 with a zone or epoch milliseconds, got "${text}"`,
+      {
+        hint: `e.g. ${flag} 2026-11-22T14:01:59.999Z or ${flag} 1795356119999`,
+      },
+    );
   }
   // Date.parse rolls impossible dates over (Feb 30 → Mar 2); check the calendar fields ourselves.
-  const [year, month, day, hour, minute] = t.slice(0, 16).split(/[-T:]/).map(Number) as [number, number, number, number, number];
+  const [year, month, day, hour, minute] = t.slice(0, 16).split(/[-T:]/).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const calendar = new Date(Date.UTC(year, month - 1, day, hour, minute));
   const ms = Date.parse(t);
   if (
@@ -75,7 +103,8 @@ export function parseRenames(flag: string, values: string[]): Map<string, string
     const trimmed = item.trim();
     if (!trimmed) continue;
     const [from, to, extra] = trimmed.split('=').map((s) => s.trim());
-    if (!from || !to || extra !== undefined) throw new KbackupError('USAGE', `${flag} expects old=new, got "${trimmed}"`);
+    if (!from || !to || extra !== undefined)
+      throw new KbackupError('USAGE', `${flag} expects old=new, got "${trimmed}"`);
     out.set(from, to);
   }
   return out;
@@ -92,7 +121,10 @@ export function parseKeyValues(flag: string, values: string[]): Record<string, s
 }
 
 export function parseIntList(flag: string, values: string[]): number[] {
-  return values.flatMap((v) => v.split(',')).filter((s) => s.trim() !== '').map((s) => parseIntFlag(flag, s, 0));
+  return values
+    .flatMap((v) => v.split(','))
+    .filter((s) => s.trim() !== '')
+    .map((s) => parseIntFlag(flag, s, 0));
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -101,7 +133,8 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function parseDuration(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
   const unit = DURATION_UNITS[m?.[2] ?? ''];
-  if (!m || unit === undefined) throw new KbackupError('USAGE', `${flag} must be a duration like 30s, 10m or 500ms, got "${text}"`);
+  if (!m || unit === undefined)
+    throw new KbackupError('USAGE', `${flag} must be a duration like 30s, 10m or 500ms, got "${text}"`);
   return Math.round(Number(m[1]) * unit);
 }
 

@@ -21,7 +21,9 @@ export class OffsetMapBuilder {
       return;
     }
     if (last && (source < last.source + last.length || target < last.target + last.length)) {
-      throw new Error(`offset map out of order: ${source}→${target} after run ending ${last.source + last.length}`);
+      throw new Error(
+        `offset map out of order: ${source}→${target} after run ending ${last.source + last.length}`,
+      );
     }
     this.runs.push({ source, target, length: 1n });
   }

@@ -76,27 +76,42 @@ export function planRestore(manifest: Manifest, selection: RestoreSelection): Re
   const known = new Set(manifest.topics.map((t) => t.name));
   const unknown = selection.topics.filter((t) => !known.has(t));
   if (unknown.length > 0) {
-    throw new KbackupError('TOPIC_NOT_FOUND', `backup ${manifest.backupId} has no topic ${unknown.join(', ')}`, {
-      hint: `It holds: ${[...known].join(', ') || '(no topics)'}.`,
-    });
+    throw new KbackupError(
+      'TOPIC_NOT_FOUND',
+      `backup ${manifest.backupId} has no topic ${unknown.join(', ')}`,
+      {
+        hint: `It holds: ${[...known].join(', ') || '(no topics)'}.`,
+      },
+    );
   }
   for (const source of selection.renames.keys()) {
     if (!known.has(source)) {
-      throw new KbackupError('USAGE', `--rename names topic ${source}, which is not in backup ${manifest.backupId}`);
+      throw new KbackupError(
+        'USAGE',
+        `--rename names topic ${source}, which is not in backup ${manifest.backupId}`,
+      );
     }
   }
-  const chosen = manifest.topics.filter((t) => selection.topics.length === 0 || selection.topics.includes(t.name));
+  const chosen = manifest.topics.filter(
+    (t) => selection.topics.length === 0 || selection.topics.includes(t.name),
+  );
   const targets = new Map<string, string>();
   const topics: TopicRestorePlan[] = chosen.map((topic) => {
     const targetTopic = selection.renames.get(topic.name) ?? topic.name;
     const clash = targets.get(targetTopic);
     if (clash !== undefined) {
-      throw new KbackupError('USAGE', `topics ${clash} and ${topic.name} would both be restored into ${targetTopic}`);
+      throw new KbackupError(
+        'USAGE',
+        `topics ${clash} and ${topic.name} would both be restored into ${targetTopic}`,
+      );
     }
     targets.set(targetTopic, topic.name);
     for (const p of selection.partitions) {
       if (p >= topic.partitionCount) {
-        throw new KbackupError('USAGE', `topic ${topic.name} has ${topic.partitionCount} partitions; no partition ${p}`);
+        throw new KbackupError(
+          'USAGE',
+          `topic ${topic.name} has ${topic.partitionCount} partitions; no partition ${p}`,
+        );
       }
     }
     const partitions = topic.partitions

@@ -19,12 +19,20 @@ export interface RetryPolicy {
 
 export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
+export function backoffDelay(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
   return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
 }
 
-export async function withRetry<T>(operation: (attempt: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+): Promise<T> {
   const sleep = policy.sleep ?? defaultSleep;
   const now = policy.now ?? Date.now;
   const random = policy.random ?? Math.random;

@@ -40,7 +40,10 @@ function splitList(text: string): string[] {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -75,7 +78,8 @@ export function selectTopics(available: readonly string[], selection: TopicSelec
       hint: 'Check the spelling; use a glob (orders-*) or /regex/ to select topics that may not exist.',
     });
   }
-  const matches = (m: Matcher, topic: string): boolean => (m.kind === 'exact' ? m.name === topic : m.re.test(topic));
+  const matches = (m: Matcher, topic: string): boolean =>
+    m.kind === 'exact' ? m.name === topic : m.re.test(topic);
   const selected = available.filter((topic) => {
     const included = include.some((m) => {
       // An exact name selects an internal topic explicitly; patterns select internal ones only when asked.

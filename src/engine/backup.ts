@@ -2,8 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { KbackupError } from '../core/errors.js';
 import { GapTracker } from '../core/gaps.js';
 import { mapWithConcurrency } from '../core/concurrency.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type ManifestPartition } from '../core/manifest/schema.js';
-import type { IsolationLevel, KafkaPort, PartitionOffsets, TopicDescription } from '../core/ports/kafka-port.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ManifestPartition,
+} from '../core/manifest/schema.js';
+import type {
+  IsolationLevel,
+  KafkaPort,
+  PartitionOffsets,
+  TopicDescription,
+} from '../core/ports/kafka-port.js';
 import { recordPayloadBytes } from '../core/record.js';
 import { selectTopics, type TopicSelection } from '../core/topic-select.js';
 import { newBackupId, type Repository } from '../storage/repository.js';
@@ -84,7 +94,12 @@ export async function runBackup(
       clusterId,
       isolation: options.isolation,
       codec: options.codec,
-      partitions: plans.map((p) => ({ topic: p.topic.name, partition: p.partition, ...p.offsets, cut: p.cutOffset })),
+      partitions: plans.map((p) => ({
+        topic: p.topic.name,
+        partition: p.partition,
+        ...p.offsets,
+        cut: p.cutOffset,
+      })),
     });
     observer.start?.({
       backupId,
@@ -122,7 +137,10 @@ export async function runBackup(
       totals: {
         records: results.reduce((s, r) => s + r.manifest.recordCount, 0),
         payloadBytes: results.reduce((s, r) => s + r.manifest.payloadBytes, 0),
-        storedBytes: results.reduce((s, r) => s + r.manifest.segments.reduce((a, g) => a + g.fileBytes, 0), 0),
+        storedBytes: results.reduce(
+          (s, r) => s + r.manifest.segments.reduce((a, g) => a + g.fileBytes, 0),
+          0,
+        ),
         segments: results.reduce((s, r) => s + r.manifest.segments.length, 0),
       },
     };
@@ -178,13 +196,19 @@ async function backupPartition(
         throw new KbackupError(
           'KAFKA',
           `${label}: offset ${offset} is beyond the partition end ${result.highWatermark} (log truncated?)`,
-          { hint: 'The partition was truncated (unclean leader election or deletion). Run the backup again.' },
+          {
+            hint: 'The partition was truncated (unclean leader election or deletion). Run the backup again.',
+          },
         );
       }
       for (const skipped of result.skipped) {
         if (skipped.from >= cutOffset) break;
         const to = skipped.to < cutOffset ? skipped.to : cutOffset - 1n;
-        gaps.add(skipped.from, to, skipped.reason === 'missing' ? (plan.compacted ? 'compacted' : 'missing') : skipped.reason);
+        gaps.add(
+          skipped.from,
+          to,
+          skipped.reason === 'missing' ? (plan.compacted ? 'compacted' : 'missing') : skipped.reason,
+        );
       }
       let reachedCut = false;
       for (const record of result.records) {

@@ -13,7 +13,9 @@ export async function captureConsumerGroups(
   if (which !== 'all' && which.length === 0) return [];
   const groupIds =
     which === 'all'
-      ? (await kafka.listGroups()).filter((g) => g.protocolType === 'consumer' || g.protocolType === '').map((g) => g.groupId)
+      ? (await kafka.listGroups())
+          .filter((g) => g.protocolType === 'consumer' || g.protocolType === '')
+          .map((g) => g.groupId)
       : which;
   if (groupIds.length === 0) return [];
   const descriptions = new Map((await kafka.describeGroups(groupIds)).map((d) => [d.groupId, d]));
@@ -28,7 +30,12 @@ export async function captureConsumerGroups(
       memberCount: d?.memberCount ?? 0,
       offsets: offsets
         .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
-        .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null })),
+        .map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.offset,
+          metadata: o.metadata ?? null,
+        })),
     });
   }
   return out;

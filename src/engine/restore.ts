@@ -1,6 +1,5 @@
 import { KbackupError } from '../core/errors.js';
 import { mapWithConcurrency } from '../core/concurrency.js';
-import type { Manifest } from '../core/manifest/schema.js';
 import { OffsetMapBuilder, type OffsetRun } from '../core/offset-map.js';
 import type { KafkaPort, ProduceRecord } from '../core/ports/kafka-port.js';
 import { recordPayloadBytes, type BackupRecord } from '../core/record.js';
@@ -70,11 +69,18 @@ export async function runRestore(
   const plan = planRestore(manifest, options);
   const restoreId = `${options.backupId}-to-${(await kafka.clusterId()).replace(/[^A-Za-z0-9_-]/g, '')}-${Date.now()}`;
   if (options.dryRun) {
-    return { restoreId, plan, dryRun: true, createdTopics: [], partitions: [], totals: { records: 0, payloadBytes: 0 } };
+    return {
+      restoreId,
+      plan,
+      dryRun: true,
+      createdTopics: [],
+      partitions: [],
+      totals: { records: 0, payloadBytes: 0 },
+    };
   }
   const lock = await repo.lock(`restore-${options.backupId}-${process.pid}`, 'restore');
   try {
-    const createdTopics = await prepareTargets(kafka, plan, options, manifest, observer);
+    const createdTopics = await prepareTargets(kafka, plan, options, observer);
     const work = plan.topics.flatMap((t) => t.partitions);
     const partitions = await mapWithConcurrency(work, options.concurrency, (p) =>
       restorePartition(kafka, repo, p, options, observer),
@@ -116,7 +122,6 @@ async function prepareTargets(
   kafka: KafkaPort,
   plan: RestorePlan,
   options: RestoreOptions,
-  manifest: Manifest,
   observer: RunObserver,
 ): Promise<string[]> {
   const created: string[] = [];
@@ -152,7 +157,6 @@ async function prepareTargets(
       }
     }
   }
-  void manifest;
   return created;
 }
 

@@ -9,7 +9,8 @@ export interface SegmentRolling {
   segmentMaxRecords: number;
 }
 
-export const segmentFileName = (firstOffset: bigint): string => `${firstOffset.toString().padStart(20, '0')}.kseg`;
+export const segmentFileName = (firstOffset: bigint): string =>
+  `${firstOffset.toString().padStart(20, '0')}.kseg`;
 
 /**
  * Writes the records of one partition into a series of segment files, rolling by raw size and record

@@ -5,7 +5,8 @@ import type { Manifest, ManifestPartition } from '../core/manifest/schema.js';
 import { readSegmentBlocks } from '../core/segment/segment-reader.js';
 import type { Repository } from '../storage/repository.js';
 
-export type VerifyProblemKind = 'missing' | 'extra' | 'size' | 'corrupt' | 'mismatch' | 'incomplete' | 'manifest';
+export type VerifyProblemKind =
+  'missing' | 'extra' | 'size' | 'corrupt' | 'mismatch' | 'incomplete' | 'manifest';
 
 export interface VerifyProblem {
   kind: VerifyProblemKind;
@@ -30,7 +31,11 @@ export interface VerifyReport {
  * block passes its checksum and decodes, offsets increase within and across segments, and the counts and
  * ranges match the manifest. Files in the backup that the manifest does not list are reported as extra.
  */
-export async function runVerify(repo: Repository, backupId: string, options: { quick: boolean }): Promise<VerifyReport> {
+export async function runVerify(
+  repo: Repository,
+  backupId: string,
+  options: { quick: boolean },
+): Promise<VerifyReport> {
   const report: VerifyReport = {
     backupId,
     ok: true,
@@ -44,7 +49,10 @@ export async function runVerify(repo: Repository, backupId: string, options: { q
   try {
     manifest = await repo.readManifest(backupId);
   } catch (error) {
-    if (error instanceof KbackupError && (error.code === 'BACKUP_INCOMPLETE' || error.code === 'MANIFEST_INVALID')) {
+    if (
+      error instanceof KbackupError &&
+      (error.code === 'BACKUP_INCOMPLETE' || error.code === 'MANIFEST_INVALID')
+    ) {
       report.ok = false;
       report.problems.push({
         kind: error.code === 'BACKUP_INCOMPLETE' ? 'incomplete' : 'manifest',
@@ -77,7 +85,11 @@ async function verifyPartition(
   const onDisk = await readdir(dir).catch(() => [] as string[]);
   for (const file of onDisk) {
     if (!listed.has(file)) {
-      report.problems.push({ kind: 'extra', path: join(dir, file), message: 'file is not listed in the manifest' });
+      report.problems.push({
+        kind: 'extra',
+        path: join(dir, file),
+        message: 'file is not listed in the manifest',
+      });
     }
   }
   let previousLast: bigint | undefined;
@@ -109,7 +121,11 @@ async function verifyPartition(
       if (quick) continue;
     }
     if (previousLast !== undefined && segment.firstOffset <= previousLast) {
-      report.problems.push({ kind: 'mismatch', path, message: `segment starts at ${segment.firstOffset}, not after ${previousLast}` });
+      report.problems.push({
+        kind: 'mismatch',
+        path,
+        message: `segment starts at ${segment.firstOffset}, not after ${previousLast}`,
+      });
     }
     previousLast = segment.lastOffset;
     report.segmentsChecked++;

@@ -27,7 +27,12 @@ export class FileLock {
   private constructor(readonly path: string) {}
 
   static async acquire(path: string, command: string): Promise<FileLock> {
-    const owner: LockOwner = { pid: process.pid, host: hostname(), command, acquiredAt: new Date().toISOString() };
+    const owner: LockOwner = {
+      pid: process.pid,
+      host: hostname(),
+      command,
+      acquiredAt: new Date().toISOString(),
+    };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const handle = await open(path, 'wx', 0o644);
@@ -45,7 +50,9 @@ export class FileLock {
           await rm(path, { force: true });
           continue;
         }
-        const who = holder ? `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.acquiredAt})` : 'an unknown process';
+        const who = holder
+          ? `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.acquiredAt})`
+          : 'an unknown process';
         throw new KbackupError('LOCKED', `${path} is locked by ${who}`, {
           hint: 'Wait for that run to finish. If it is gone on another host, remove the lock file by hand.',
         });

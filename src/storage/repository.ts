@@ -39,7 +39,10 @@ export class Repository {
       const text = await readFile(marker, 'utf8');
       const parsed = JSON.parse(text) as { format?: string; version?: number };
       if (parsed.format !== 'kbackup-repo' || parsed.version !== 1) {
-        throw new KbackupError('REPO_NOT_FOUND', `${root} is not a kbackup repository of a supported version`);
+        throw new KbackupError(
+          'REPO_NOT_FOUND',
+          `${root} is not a kbackup repository of a supported version`,
+        );
       }
       return new Repository(root);
     } catch (error) {
@@ -61,7 +64,8 @@ export class Repository {
     }
     await writeFileAtomic(
       marker,
-      JSON.stringify({ format: 'kbackup-repo', version: 1, createdAt: new Date().toISOString() }, null, 2) + '\n',
+      JSON.stringify({ format: 'kbackup-repo', version: 1, createdAt: new Date().toISOString() }, null, 2) +
+        '\n',
     );
     return new Repository(root);
   }
@@ -107,7 +111,10 @@ export class Repository {
 
   /** Writes the manifest last and atomically: from this moment the backup is complete and immutable. */
   async writeManifest(manifest: Manifest): Promise<void> {
-    await writeFileAtomic(join(this.backupDir(manifest.backupId), MANIFEST_FILE), serializeManifest(manifest));
+    await writeFileAtomic(
+      join(this.backupDir(manifest.backupId), MANIFEST_FILE),
+      serializeManifest(manifest),
+    );
   }
 
   async readManifest(id: string): Promise<Manifest> {
@@ -174,6 +181,9 @@ export class Repository {
 
 /** Sortable, unique backup ids: UTC time to the second plus random hex. */
 export function newBackupId(now: Date, random: string): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return `${stamp}-${random}`;
 }

@@ -2,7 +2,13 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { edgeCaseRecords } from '../support/data.js';
-import { createTopic, getMetadata, produceRecords, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
+import {
+  createTopic,
+  getMetadata,
+  produceRecords,
+  readAllRecords,
+  uniqueTopic,
+} from '../support/kafka-helpers.js';
 
 const bootstrap = inject('kafkaBootstrap');
 
@@ -21,31 +27,81 @@ describe('CLI behaviour on a real broker', () => {
   beforeAll(async () => {
     await createTopic(bootstrap, topic, { partitions: 3 });
     await produceRecords(bootstrap, topic, edgeCaseRecords(3, 50, 3));
-    backupId = (await runCliJson<{ backupId: string }>(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo])).backupId;
+    backupId = (
+      await runCliJson<{ backupId: string }>([
+        'backup',
+        '--bootstrap',
+        bootstrap,
+        '--topics',
+        topic,
+        '--repo',
+        repo,
+      ])
+    ).backupId;
   });
 
   it('refuses an unknown topic with exit 2 and names it', async () => {
-    const result = await runCli(['backup', '--bootstrap', bootstrap, '--topics', `${topic},no-such-topic`, '--repo', tempRepo()]);
+    const result = await runCli([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      `${topic},no-such-topic`,
+      '--repo',
+      tempRepo(),
+    ]);
     expect(result.code).toBe(2);
     expectCleanError(result.stderr, /not found on the source cluster: no-such-topic/);
   });
 
   it('reports an unreachable broker with exit 6 once the retry deadline passes', async () => {
-    const result = await runCli(['--retry-deadline', '2s', 'backup', '--bootstrap', '127.0.0.1:1', '--topics', 'x', '--repo', tempRepo()]);
+    const result = await runCli([
+      '--retry-deadline',
+      '2s',
+      'backup',
+      '--bootstrap',
+      '127.0.0.1:1',
+      '--topics',
+      'x',
+      '--repo',
+      tempRepo(),
+    ]);
     expect(result.code).toBe(6);
     expectCleanError(result.stderr, /cannot reach the Kafka cluster/);
   });
 
   it('rejects a bad flag value with exit 2', async () => {
-    const result = await runCli(['restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--from-time', 'yesterday']);
+    const result = await runCli([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--from-time',
+      'yesterday',
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--from-time must be ISO-8601 with a zone or epoch milliseconds/);
   });
 
   it('--dry-run prints the plan and creates nothing', async () => {
     const target = `${topic}-dry`;
-    const plan = await runCliJson<{ status: string; plan: { totals: { records: number; partitions: number } } }>([
-      'restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`, '--dry-run',
+    const plan = await runCliJson<{
+      status: string;
+      plan: { totals: { records: number; partitions: number } };
+    }>([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--dry-run',
     ]);
     expect(plan.status).toBe('planned');
     expect(plan.plan.totals).toMatchObject({ records: 150, partitions: 3 });
@@ -54,20 +110,51 @@ describe('CLI behaviour on a real broker', () => {
 
   it('restores a subset of partitions and nothing else', async () => {
     const target = `${topic}-p1`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`, '--partitions', '1']);
-    const [source, restored] = await Promise.all([readAllRecords(bootstrap, topic), readAllRecords(bootstrap, target)]);
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--partitions',
+      '1',
+    ]);
+    const [source, restored] = await Promise.all([
+      readAllRecords(bootstrap, topic),
+      readAllRecords(bootstrap, target),
+    ]);
     expect(restored.map((p) => p.length)).toEqual([0, 50, 0]);
     expectSameRecords([restored[1] ?? []], [source[1] ?? []], { compareOffsets: true });
   });
 
   it('adds provenance headers only when asked', async () => {
     const target = `${topic}-prov`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`, '--provenance-headers']);
-    const [source, restored] = await Promise.all([readAllRecords(bootstrap, topic), readAllRecords(bootstrap, target)]);
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--provenance-headers',
+    ]);
+    const [source, restored] = await Promise.all([
+      readAllRecords(bootstrap, topic),
+      readAllRecords(bootstrap, target),
+    ]);
     const original = source[2]?.[7];
     const copy = restored[2]?.[7];
     expect(copy?.headers.slice(0, original?.headers.length)).toEqual(original?.headers);
-    expect(copy?.headers.slice(original?.headers.length).map(([k, v]) => [k.toString(), v?.toString()])).toEqual([
+    expect(
+      copy?.headers.slice(original?.headers.length).map(([k, v]) => [k.toString(), v?.toString()]),
+    ).toEqual([
       ['kbackup.source.topic', topic],
       ['kbackup.source.partition', '2'],
       ['kbackup.source.offset', '7'],
@@ -77,11 +164,32 @@ describe('CLI behaviour on a real broker', () => {
   it('refuses a target topic with too few partitions, and a non-empty target', async () => {
     const small = uniqueTopic('small');
     await createTopic(bootstrap, small, { partitions: 1 });
-    const tooFew = await runCli(['restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${small}`]);
+    const tooFew = await runCli([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${small}`,
+    ]);
     expect(tooFew.code).toBe(2);
-    expectCleanError(tooFew.stderr, new RegExp(`target topic ${small} has 1 partitions; the backup of ${topic} has 3`));
+    expectCleanError(
+      tooFew.stderr,
+      new RegExp(`target topic ${small} has 1 partitions; the backup of ${topic} has 3`),
+    );
 
-    const nonEmpty = await runCli(['restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap]);
+    const nonEmpty = await runCli([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+    ]);
     expect(nonEmpty.code).toBe(2);
     expectCleanError(nonEmpty.stderr, /already holds records/);
   });
@@ -89,7 +197,15 @@ describe('CLI behaviour on a real broker', () => {
   it('refuses to restore an incomplete backup and lists it as incomplete', async () => {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(`${repo}/backups/half-written`, { recursive: true });
-    const restore = await runCli(['restore', '--repo', repo, '--backup', 'half-written', '--bootstrap', bootstrap]);
+    const restore = await runCli([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      'half-written',
+      '--bootstrap',
+      bootstrap,
+    ]);
     expect(restore.code).toBe(2);
     expectCleanError(restore.stderr, /backup half-written is incomplete: it has no manifest/);
     const list = await runCliJson<{ backups: { id: string; status: string }[] }>(['list', '--repo', repo]);

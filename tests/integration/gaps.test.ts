@@ -4,7 +4,14 @@ import { describe, expect, inject, it } from 'vitest';
 import { translateOffset, type OffsetRun } from '../../src/core/offset-map.js';
 import { runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
-import { createTopic, produceRecords, produceTransactional, readAllRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
+import {
+  createTopic,
+  produceRecords,
+  produceTransactional,
+  readAllRecords,
+  uniqueTopic,
+  type TestRecord,
+} from '../support/kafka-helpers.js';
 import { pollUntil } from '../support/wait.js';
 
 const bootstrap = inject('kafkaBootstrap');
@@ -33,7 +40,11 @@ const toRuns = (runs: RestoreState['partitions'][number]['runs']): OffsetRun[] =
 /** Waits until wall time has passed `ms`, so that the broker's segment.ms rolls the active segment. */
 async function letTimePass(ms: number): Promise<void> {
   const until = Date.now() + ms;
-  await pollUntil(() => Promise.resolve(Date.now() >= until), { timeoutMs: ms + 1_000, intervalMs: 20, description: 'time to pass' });
+  await pollUntil(() => Promise.resolve(Date.now() >= until), {
+    timeoutMs: ms + 1_000,
+    intervalMs: 20,
+    description: 'time to pass',
+  });
 }
 
 describe('offset gaps are preserved, recorded and never mistaken for loss', () => {
@@ -50,13 +61,23 @@ describe('offset gaps are preserved, recorded and never mistaken for loss', () =
       },
     });
     const round = (tag: string, count: number): TestRecord[] =>
-      Array.from({ length: count }, (_, i) => ({ partition: 0, key: Buffer.from(`k${i}`), value: Buffer.from(`${tag}-${i}`) }));
+      Array.from({ length: count }, (_, i) => ({
+        partition: 0,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`${tag}-${i}`),
+      }));
     await produceRecords(bootstrap, topic, round('v1', 50));
     await letTimePass(150);
     // Overwrite every other key, so that compaction leaves gaps between surviving records.
-    await produceRecords(bootstrap, topic, round('v2', 50).filter((_, i) => i % 2 === 0));
+    await produceRecords(
+      bootstrap,
+      topic,
+      round('v2', 50).filter((_, i) => i % 2 === 0),
+    );
     await letTimePass(150);
-    await produceRecords(bootstrap, topic, [{ partition: 0, key: Buffer.from('roll'), value: Buffer.from('x') }]);
+    await produceRecords(bootstrap, topic, [
+      { partition: 0, key: Buffer.from('roll'), value: Buffer.from('x') },
+    ]);
     // The cleaner compacts closed segments in the background: wait until offsets are no longer dense.
     const source = await pollUntil(
       async () => {
@@ -67,9 +88,23 @@ describe('offset gaps are preserved, recorded and never mistaken for loss', () =
     );
 
     const repo = tempRepo();
-    const backup = await runCliJson<{ backupId: string; totals: { records: number } }>(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo]);
+    const backup = await runCliJson<{ backupId: string; totals: { records: number } }>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+    ]);
     expect(backup.totals.records).toBe(source.length);
-    const described = await runCliJson<DescribeJson>(['describe', '--repo', repo, '--backup', backup.backupId]);
+    const described = await runCliJson<DescribeJson>([
+      'describe',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+    ]);
     const gaps = described.manifest.topics[0]?.partitions[0]?.gaps ?? [];
     expect(gaps.length).toBeGreaterThan(0);
     expect(gaps.every((g) => g.reason === 'compacted')).toBe(true);
@@ -82,7 +117,17 @@ describe('offset gaps are preserved, recorded and never mistaken for loss', () =
     }
 
     const target = `${topic}-restored`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`]);
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+    ]);
     const restored = await readAllRecords(bootstrap, target);
     expectSameRecords(restored, [source]);
     // The offset map translates every source offset to the restored record's offset, exactly.
@@ -97,24 +142,60 @@ describe('offset gaps are preserved, recorded and never mistaken for loss', () =
     const topic = uniqueTopic('tx');
     await createTopic(bootstrap, topic, { partitions: 2 });
     const records = (tag: string, n: number): TestRecord[] =>
-      Array.from({ length: n }, (_, i) => ({ partition: i % 2, key: Buffer.from(`${tag}-${i}`), value: Buffer.from(`value-${tag}-${i}`), headers: [[Buffer.from('tx'), Buffer.from(tag)]] }));
+      Array.from({ length: n }, (_, i) => ({
+        partition: i % 2,
+        key: Buffer.from(`${tag}-${i}`),
+        value: Buffer.from(`value-${tag}-${i}`),
+        headers: [[Buffer.from('tx'), Buffer.from(tag)]],
+      }));
     await produceTransactional(bootstrap, topic, [
       { outcome: 'commit', records: records('a', 10) },
       { outcome: 'abort', records: records('b', 10) },
       { outcome: 'commit', records: records('c', 10) },
     ]);
     const committed = await readAllRecords(bootstrap, topic, { isolation: 'read_committed' });
-    expect(committed.flat().map((r) => r.headers[0]?.[1]?.toString()).sort()).toEqual([...Array(10).fill('a'), ...Array(10).fill('c')]);
+    expect(
+      committed
+        .flat()
+        .map((r) => r.headers[0]?.[1]?.toString())
+        .sort(),
+    ).toEqual([...Array<string>(10).fill('a'), ...Array<string>(10).fill('c')]);
 
     const repo = tempRepo();
-    const backup = await runCliJson<{ backupId: string; totals: { records: number } }>(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo]);
+    const backup = await runCliJson<{ backupId: string; totals: { records: number } }>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+    ]);
     expect(backup.totals.records).toBe(20);
-    const described = await runCliJson<DescribeJson>(['describe', '--repo', repo, '--backup', backup.backupId]);
-    const reasons = new Set(described.manifest.topics[0]?.partitions.flatMap((p) => p.gaps.map((g) => g.reason)));
+    const described = await runCliJson<DescribeJson>([
+      'describe',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+    ]);
+    const reasons = new Set(
+      described.manifest.topics[0]?.partitions.flatMap((p) => p.gaps.map((g) => g.reason)),
+    );
     expect(reasons).toEqual(new Set(['aborted-transaction', 'transaction-control']));
 
     const target = `${topic}-restored`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`]);
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+    ]);
     expectSameRecords(await readAllRecords(bootstrap, target), committed);
   });
 });

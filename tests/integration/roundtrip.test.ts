@@ -21,7 +21,12 @@ interface ManifestJson {
       name: string;
       partitionCount: number;
       configs: Record<string, string>;
-      partitions: { partition: number; recordCount: number; cutOffset: string; gaps: { from: string; to: string; reason: string }[] }[];
+      partitions: {
+        partition: number;
+        recordCount: number;
+        cutOffset: string;
+        gaps: { from: string; to: string; reason: string }[];
+      }[];
     }[];
   };
 }
@@ -32,33 +37,88 @@ describe('backup → verify → restore round trip against a real broker', () =>
   const big = uniqueTopic('big');
 
   beforeAll(async () => {
-    await createTopic(bootstrap, source, { partitions: 3, configs: { 'retention.ms': '604800000', 'max.message.bytes': '4194304' } });
+    await createTopic(bootstrap, source, {
+      partitions: 3,
+      configs: { 'retention.ms': '604800000', 'max.message.bytes': '4194304' },
+    });
     await produceRecords(bootstrap, source, edgeCaseRecords(3, 400));
     // Records over 1 MiB need a topic (and a restore target) that allows them.
     await createTopic(bootstrap, big, { partitions: 1, configs: { 'max.message.bytes': '12582912' } });
     const random = seededRandom(7);
     await produceRecords(bootstrap, big, [
-      { partition: 0, key: Buffer.from('a'), value: randomBytesSeeded(random, 1_500_000), timestamp: BASE_TIME },
-      { partition: 0, key: Buffer.from('b'), value: randomBytesSeeded(random, 10 * 1024 * 1024), timestamp: BASE_TIME + 1n },
-      { partition: 0, key: null, value: Buffer.from('small'), headers: [[Buffer.from('h'), randomBytesSeeded(random, 100 * 1024)]] },
+      {
+        partition: 0,
+        key: Buffer.from('a'),
+        value: randomBytesSeeded(random, 1_500_000),
+        timestamp: BASE_TIME,
+      },
+      {
+        partition: 0,
+        key: Buffer.from('b'),
+        value: randomBytesSeeded(random, 10 * 1024 * 1024),
+        timestamp: BASE_TIME + 1n,
+      },
+      {
+        partition: 0,
+        key: null,
+        value: Buffer.from('small'),
+        headers: [[Buffer.from('h'), randomBytesSeeded(random, 100 * 1024)]],
+      },
     ]);
   });
 
   for (const codec of ['zstd', 'none', 'gzip', 'snappy', 'lz4']) {
     it(`keeps every record byte for byte with codec ${codec}`, async () => {
-      const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', source, '--repo', repo, '--codec', codec, '--segment-records', '300']);
+      const backup = await runCliJson<BackupJson>([
+        'backup',
+        '--bootstrap',
+        bootstrap,
+        '--topics',
+        source,
+        '--repo',
+        repo,
+        '--codec',
+        codec,
+        '--segment-records',
+        '300',
+      ]);
       expect(backup.totals.records).toBe(1200);
       expect(backup.totals.segments).toBeGreaterThanOrEqual(6);
 
-      const verify = await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backup.backupId]);
+      const verify = await runCliJson<{ ok: boolean }>([
+        'verify',
+        '--repo',
+        repo,
+        '--backup',
+        backup.backupId,
+      ]);
       expect(verify.ok).toBe(true);
 
       const target = `${source}-restored-${codec}`;
-      await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${source}=${target}`]);
-      const [expected, actual] = await Promise.all([readAllRecords(bootstrap, source), readAllRecords(bootstrap, target)]);
+      await runCliJson([
+        'restore',
+        '--repo',
+        repo,
+        '--backup',
+        backup.backupId,
+        '--bootstrap',
+        bootstrap,
+        '--rename',
+        `${source}=${target}`,
+      ]);
+      const [expected, actual] = await Promise.all([
+        readAllRecords(bootstrap, source),
+        readAllRecords(bootstrap, target),
+      ]);
       expectSameRecords(actual, expected, { compareOffsets: true });
 
-      const described = await runCliJson<ManifestJson>(['describe', '--repo', repo, '--backup', backup.backupId]);
+      const described = await runCliJson<ManifestJson>([
+        'describe',
+        '--repo',
+        repo,
+        '--backup',
+        backup.backupId,
+      ]);
       const topic = described.manifest.topics[0];
       expect(topic?.partitionCount).toBe(3);
       expect(topic?.configs['max.message.bytes']).toBe('4194304');
@@ -67,36 +127,92 @@ describe('backup → verify → restore round trip against a real broker', () =>
   }
 
   it('restores records over 1 MiB and a 100 KiB header exactly', async () => {
-    const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', big, '--repo', repo]);
+    const backup = await runCliJson<BackupJson>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      big,
+      '--repo',
+      repo,
+    ]);
     expect(backup.totals.records).toBe(3);
     const target = `${big}-restored`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${big}=${target}`]);
-    expectSameRecords(await readAllRecords(bootstrap, target), await readAllRecords(bootstrap, big), { compareOffsets: true });
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${big}=${target}`,
+    ]);
+    expectSameRecords(await readAllRecords(bootstrap, target), await readAllRecords(bootstrap, big), {
+      compareOffsets: true,
+    });
   });
 
   it('backs up an empty topic as empty and restores it with its partitions', async () => {
     const empty = uniqueTopic('empty');
     await createTopic(bootstrap, empty, { partitions: 2 });
-    const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', empty, '--repo', repo]);
+    const backup = await runCliJson<BackupJson>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      empty,
+      '--repo',
+      repo,
+    ]);
     expect(backup.totals.records).toBe(0);
-    const described = await runCliJson<ManifestJson>(['describe', '--repo', repo, '--backup', backup.backupId]);
+    const described = await runCliJson<ManifestJson>([
+      'describe',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+    ]);
     expect(described.manifest.topics[0]?.partitions.map((p) => [p.recordCount, p.cutOffset])).toEqual([
       [0, '0'],
       [0, '0'],
     ]);
     const target = `${empty}-restored`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap, '--rename', `${empty}=${target}`]);
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${empty}=${target}`,
+    ]);
     const restored = await readAllRecords(bootstrap, target);
     expect(restored.map((p) => p.length)).toEqual([0, 0]);
   });
 
   it('lists complete and incomplete backups, and verify catches a flipped byte and a truncated file', async () => {
-    const backup = await runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', source, '--repo', repo, '--codec', 'lz4']);
+    const backup = await runCliJson<BackupJson>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      source,
+      '--repo',
+      repo,
+      '--codec',
+      'lz4',
+    ]);
     const list = await runCliJson<{ backups: { id: string; status: string }[] }>(['list', '--repo', repo]);
     expect(list.backups.find((b) => b.id === backup.backupId)?.status).toBe('complete');
 
     const segmentDir = join(repo, 'backups', backup.backupId, 'data', source, '1');
-    const manifest = JSON.parse(await readFile(join(repo, 'backups', backup.backupId, 'manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      await readFile(join(repo, 'backups', backup.backupId, 'manifest.json'), 'utf8'),
+    ) as {
       topics: { partitions: { segments: { file: string }[] }[] }[];
     };
     const file = manifest.topics[0]?.partitions[1]?.segments[0]?.file ?? '';
@@ -109,7 +225,10 @@ describe('backup → verify → restore round trip against a real broker', () =>
     await writeFile(path, flipped);
     const bad = await runCli(['--json', 'verify', '--repo', repo, '--backup', backup.backupId]);
     expect(bad.code).toBe(4);
-    const report = JSON.parse(bad.stdout) as { ok: boolean; reports: { problems: { kind: string; path: string }[] }[] };
+    const report = JSON.parse(bad.stdout) as {
+      ok: boolean;
+      reports: { problems: { kind: string; path: string }[] }[];
+    };
     expect(report.ok).toBe(false);
     expect(report.reports[0]?.problems).toEqual([expect.objectContaining({ kind: 'corrupt', path })]);
 

@@ -1,6 +1,12 @@
 import { describe, expect, inject, it } from 'vitest';
 import { runCliJson, tempRepo } from '../support/cli.js';
-import { createTopic, highWatermarks, produceRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
+import {
+  createTopic,
+  highWatermarks,
+  produceRecords,
+  uniqueTopic,
+  type TestRecord,
+} from '../support/kafka-helpers.js';
 
 const bootstrap = inject('kafkaBootstrap');
 const RECORDS = 1_000_000;
@@ -15,7 +21,12 @@ async function seedTopic(records: number): Promise<string> {
   for (let start = 0; start < records; start += batch) {
     const chunk: TestRecord[] = [];
     for (let i = start; i < Math.min(records, start + batch); i++) {
-      chunk.push({ partition: i % PARTITIONS, key: Buffer.from(`order-${i}`), value, timestamp: base + BigInt(i) });
+      chunk.push({
+        partition: i % PARTITIONS,
+        key: Buffer.from(`order-${i}`),
+        value,
+        timestamp: base + BigInt(i),
+      });
     }
     await produceRecords(bootstrap, topic, chunk);
   }
@@ -37,19 +48,33 @@ describe('scale', () => {
     const large = await seedTopic(RECORDS);
     const repo = tempRepo();
     const backup = (topic: string) =>
-      runCliJson<BackupJson>(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo, '--segment-size', '8MiB']);
+      runCliJson<BackupJson>([
+        'backup',
+        '--bootstrap',
+        bootstrap,
+        '--topics',
+        topic,
+        '--repo',
+        repo,
+        '--segment-size',
+        '8MiB',
+      ]);
     const quarter = await backup(small);
     const full = await backup(large);
     expect(quarter.totals.records).toBe(RECORDS / 4);
     expect(full.totals.records).toBe(RECORDS);
     // Many segments are rolled; memory must not grow with them or with the record count.
     expect(full.totals.segments).toBeGreaterThanOrEqual(PARTITIONS * 2);
-    console.log(`scale: peak RSS ${mib(quarter.peakRssBytes)} for ${RECORDS / 4} records, ${mib(full.peakRssBytes)} for ${RECORDS}`);
+    console.log(
+      `scale: peak RSS ${mib(quarter.peakRssBytes)} for ${RECORDS / 4} records, ${mib(full.peakRssBytes)} for ${RECORDS}`,
+    );
     expect(full.peakRssBytes).toBeLessThan(quarter.peakRssBytes * 1.5);
 
-    const verify = await runCliJson<{ ok: boolean; reports: { recordsChecked: number }[]; peakRssBytes: number }>([
-      'verify', '--repo', repo, '--backup', full.backupId,
-    ]);
+    const verify = await runCliJson<{
+      ok: boolean;
+      reports: { recordsChecked: number }[];
+      peakRssBytes: number;
+    }>(['verify', '--repo', repo, '--backup', full.backupId]);
     expect(verify.ok).toBe(true);
     expect(verify.reports[0]?.recordsChecked).toBe(RECORDS);
     console.log(`scale: verify of ${RECORDS} records, peak RSS ${mib(verify.peakRssBytes)}`);

@@ -29,7 +29,8 @@ export function hasApiError(error: unknown, apiId: string): boolean {
 export function isRetriableKafkaError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof NetworkError || error instanceof TimeoutError) return true;
-  if (findErrorBy(error, 'code', NetworkError.code) ?? findErrorBy(error, 'code', TimeoutError.code)) return true;
+  if (findErrorBy(error, 'code', NetworkError.code) ?? findErrorBy(error, 'code', TimeoutError.code))
+    return true;
   return RETRIABLE_API_IDS.some((id) => hasApiError(error, id));
 }
 

@@ -8,7 +8,6 @@ import {
   ProduceAcks,
   Producer,
   type ClusterMetadata,
-  type RecordsBatch,
 } from '@platformatic/kafka';
 import { KbackupError } from '../../core/errors.js';
 import type {
@@ -155,8 +154,12 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   async #listOffsets(topic: string, partitions: number[], timestamp: bigint, committed: boolean) {
     const result = await this.#retrying(`listing offsets of ${topic}`, () =>
       this.#adminClient().listOffsets({
-        topics: [{ name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) }],
-        isolationLevel: committed ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+        topics: [
+          { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) },
+        ],
+        isolationLevel: committed
+          ? FetchIsolationLevels.READ_COMMITTED
+          : FetchIsolationLevels.READ_UNCOMMITTED,
       }),
     );
     const offsets = new Map<number, bigint>();
@@ -182,7 +185,11 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     return out;
   }
 
-  async offsetsForTimestamp(topic: string, partitions: number[], timestamp: bigint): Promise<Map<number, bigint>> {
+  async offsetsForTimestamp(
+    topic: string,
+    partitions: number[],
+    timestamp: bigint,
+  ): Promise<Map<number, bigint>> {
     const found = await this.#listOffsets(topic, partitions, timestamp, false);
     const high = await this.#listOffsets(topic, partitions, ListOffsetTimestamps.LATEST, false);
     const out = new Map<number, bigint>();
@@ -256,9 +263,11 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
             },
           ],
         });
-        const partition = response.responses[0]?.partitions.find((p) => p.partitionIndex === request.partition);
+        const partition = response.responses[0]?.partitions.find(
+          (p) => p.partitionIndex === request.partition,
+        );
         if (!partition) throw new KbackupError('KAFKA_RETRIABLE', `${what}: the broker returned no data`);
-        return decodeFetchedBatches(request, partition, (partition.records ?? []) as RecordsBatch[]);
+        return decodeFetchedBatches(request, partition, partition.records ?? []);
       } catch (error) {
         if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) {
           const offsets = await this.partitionOffsets(request.topic, [request.partition]);
@@ -376,7 +385,12 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         if (topics && !topics.includes(t.name)) continue;
         for (const p of t.partitions) {
           if (p.committedOffset < 0n) continue;
-          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata });
+          out.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            metadata: p.metadata,
+          });
         }
       }
     }

@@ -24,22 +24,38 @@ interface BackupFlags {
   backupId?: string;
 }
 
-export function registerBackup(program: Command, run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): void {
+export function registerBackup(
+  program: Command,
+  run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>,
+): void {
   program
     .command('backup')
     .description('back up topics (a consistent cut up to the offsets read at start) into a repository')
     .requiredOption('--repo <dir>', 'repository directory (created if missing)')
     .option('--bootstrap <host:port,...>', 'source cluster brokers')
-    .option('--topics <list>', "topics: names, globs (orders-*) or /regexes/, comma-separated; repeatable", collect, [])
+    .option(
+      '--topics <list>',
+      'topics: names, globs (orders-*) or /regexes/, comma-separated; repeatable',
+      collect,
+      [],
+    )
     .option('--exclude <list>', 'topics to leave out (same syntax); repeatable', collect, [])
     .option('--include-internal', 'let patterns match internal topics (__consumer_offsets, ...)')
     .option('--codec <codec[:level]>', 'none, gzip, snappy, lz4 or zstd, with an optional level', 'zstd:3')
     .option('--segment-size <size>', 'roll segments at this uncompressed size', '64MiB')
     .option('--segment-records <n>', 'roll segments at this record count', '1000000')
-    .option('--isolation <level>', 'read_committed (cut at last stable offsets, no aborted records) or read_uncommitted', 'read_committed')
+    .option(
+      '--isolation <level>',
+      'read_committed (cut at last stable offsets, no aborted records) or read_uncommitted',
+      'read_committed',
+    )
     .option('--concurrency <n>', 'partitions read at the same time', '4')
     .option('--fetch-max-bytes <size>', 'bytes per fetch request', '8MiB')
-    .option('--consumer-groups <all|none|g1,g2>', 'consumer groups whose committed offsets are recorded', 'all')
+    .option(
+      '--consumer-groups <all|none|g1,g2>',
+      'consumer groups whose committed offsets are recorded',
+      'all',
+    )
     .option('--backup-id <id>', 'id of the new backup (default: UTC time + random suffix)')
     .action(async (flags: BackupFlags) => {
       await run((ctx) => backupCommand(ctx, flags));
@@ -50,10 +66,17 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
   const started = Date.now();
   const { codec, level } = parseCodec(flags.codec);
   if (flags.isolation !== 'read_committed' && flags.isolation !== 'read_uncommitted') {
-    throw new KbackupError('USAGE', `--isolation must be read_committed or read_uncommitted, got "${flags.isolation}"`);
+    throw new KbackupError(
+      'USAGE',
+      `--isolation must be read_committed or read_uncommitted, got "${flags.isolation}"`,
+    );
   }
   const groups =
-    flags.consumerGroups === 'all' ? 'all' : flags.consumerGroups === 'none' ? [] : flags.consumerGroups.split(',').filter(Boolean);
+    flags.consumerGroups === 'all'
+      ? 'all'
+      : flags.consumerGroups === 'none'
+        ? []
+        : flags.consumerGroups.split(',').filter(Boolean);
   const { port, bootstrap } = ctx.kafka('--bootstrap', flags.bootstrap);
   try {
     const repo = await Repository.open(flags.repo, { create: true });

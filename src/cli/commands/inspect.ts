@@ -40,7 +40,10 @@ export function registerInspect(program: Command, run: Run): void {
             } else {
               ctx.print(`backup ${r.backupId}: FAILED (${r.problems.length} problem(s))`);
               for (const p of r.problems) {
-                const range = p.firstBadOffset === undefined ? '' : ` [offsets ${p.firstBadOffset}..${p.lastBadOffset ?? '?'}]`;
+                const range =
+                  p.firstBadOffset === undefined
+                    ? ''
+                    : ` [offsets ${p.firstBadOffset}..${p.lastBadOffset ?? '?'}]`;
                 ctx.print(`  ${p.kind.padEnd(10)} ${p.path}: ${p.message}${range}`);
               }
             }
@@ -113,12 +116,26 @@ export function registerInspect(program: Command, run: Run): void {
           `totals     ${manifest.totals.records.toLocaleString()} records, ${formatBytes(manifest.totals.payloadBytes)} → ${formatBytes(manifest.totals.storedBytes)} in ${manifest.totals.segments} segments`,
         ];
         for (const t of manifest.topics) {
-          lines.push('', `topic ${t.name}: ${t.partitionCount} partitions, replication ${t.replicationFactor}`);
+          lines.push(
+            '',
+            `topic ${t.name}: ${t.partitionCount} partitions, replication ${t.replicationFactor}`,
+          );
           const configs = Object.entries(t.configs);
           if (configs.length > 0) lines.push(`  configs ${configs.map(([k, v]) => `${k}=${v}`).join(', ')}`);
           lines.push(
             table(
-              ['partition', 'log start', 'cut', 'first', 'last', 'records', 'gaps', 'segments', 'min time', 'max time'],
+              [
+                'partition',
+                'log start',
+                'cut',
+                'first',
+                'last',
+                'records',
+                'gaps',
+                'segments',
+                'min time',
+                'max time',
+              ],
               t.partitions.map((p) => [
                 p.partition,
                 p.logStartOffset,
@@ -126,7 +143,12 @@ export function registerInspect(program: Command, run: Run): void {
                 p.firstOffset ?? '-',
                 p.lastOffset ?? '-',
                 p.recordCount,
-                p.gaps.length === 0 ? '-' : p.gaps.map((g) => `${g.from}-${g.to} ${g.reason}`).slice(0, 3).join('; ') + (p.gaps.length > 3 ? ` (+${p.gaps.length - 3})` : ''),
+                p.gaps.length === 0
+                  ? '-'
+                  : p.gaps
+                      .map((g) => `${g.from}-${g.to} ${g.reason}`)
+                      .slice(0, 3)
+                      .join('; ') + (p.gaps.length > 3 ? ` (+${p.gaps.length - 3})` : ''),
                 p.segments.length,
                 p.minTimestamp === null ? '-' : new Date(Number(p.minTimestamp)).toISOString(),
                 p.maxTimestamp === null ? '-' : new Date(Number(p.maxTimestamp)).toISOString(),
@@ -137,7 +159,9 @@ export function registerInspect(program: Command, run: Run): void {
         if (manifest.consumerGroups.length > 0) {
           lines.push('', 'consumer groups:');
           for (const g of manifest.consumerGroups) {
-            lines.push(`  ${g.groupId} (${g.state}, ${g.memberCount} members): ${g.offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(', ')}`);
+            lines.push(
+              `  ${g.groupId} (${g.state}, ${g.memberCount} members): ${g.offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(', ')}`,
+            );
           }
         }
         for (const w of manifest.warnings) lines.push(`warning: ${w}`);

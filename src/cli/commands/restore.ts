@@ -38,20 +38,33 @@ interface RestoreFlags {
   batchBytes: string;
 }
 
-export function registerRestore(program: Command, run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>): void {
+export function registerRestore(
+  program: Command,
+  run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>,
+): void {
   program
     .command('restore')
-    .description('restore a backup into a cluster: same partitions, order, keys, values, headers and timestamps')
+    .description(
+      'restore a backup into a cluster: same partitions, order, keys, values, headers and timestamps',
+    )
     .requiredOption('--repo <dir>', 'repository directory')
     .requiredOption('--backup <id|latest>', 'backup to restore')
     .option('--bootstrap <host:port,...>', 'target cluster brokers')
-    .option('--topics <list>', 'restore only these backed-up topics (comma-separated; repeatable)', collect, [])
+    .option(
+      '--topics <list>',
+      'restore only these backed-up topics (comma-separated; repeatable)',
+      collect,
+      [],
+    )
     .option('--partitions <list>', 'restore only these partition numbers', collect, [])
     .option('--rename <old=new>', 'restore topic old into topic new; repeatable', collect, [])
     .option('--replication-factor <n>', 'replication factor of created topics (-1: broker default)')
     .option('--no-topic-configs', 'do not copy the backed-up topic configs onto created topics')
     .option('--config <key=value>', 'set a config on created topics; repeatable', collect, [])
-    .option('--provenance-headers', 'add kbackup.source.{topic,partition,offset} headers (off: byte-identical)')
+    .option(
+      '--provenance-headers',
+      'add kbackup.source.{topic,partition,offset} headers (off: byte-identical)',
+    )
     .option('--from-time <time>', 'restore records with timestamp >= this (ISO-8601 with zone, or epoch ms)')
     .option('--to-time <time>', 'restore records with timestamp <= this (inclusive)')
     .option('--from-offset <offset>', 'restore records with source offset >= this')
@@ -74,7 +87,11 @@ function parseWindow(flags: RestoreFlags): RestoreWindow {
   if (window.fromTime !== undefined && window.toTime !== undefined && window.fromTime > window.toTime) {
     throw new KbackupError('USAGE', '--from-time is after --to-time');
   }
-  if (window.fromOffset !== undefined && window.toOffset !== undefined && window.fromOffset > window.toOffset) {
+  if (
+    window.fromOffset !== undefined &&
+    window.toOffset !== undefined &&
+    window.fromOffset > window.toOffset
+  ) {
     throw new KbackupError('USAGE', '--from-offset is after --to-offset');
   }
   return window;
@@ -112,18 +129,34 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
     );
     const durationMs = Date.now() - started;
     if (ctx.json) {
-      ctx.printJson({ command: 'restore', status: result.dryRun ? 'planned' : 'complete', ...result, durationMs });
+      ctx.printJson({
+        command: 'restore',
+        status: result.dryRun ? 'planned' : 'complete',
+        ...result,
+        durationMs,
+      });
       return 0;
     }
     const rows = result.plan.topics.flatMap((t) =>
       t.partitions.map((p) => {
-        const done = result.partitions.find((r) => r.targetTopic === t.targetTopic && r.partition === p.partition);
-        return [t.sourceTopic, t.targetTopic, p.partition, p.segments.length, done ? done.records : `≤${p.records}`, formatBytes(p.rawBytes)];
+        const done = result.partitions.find(
+          (r) => r.targetTopic === t.targetTopic && r.partition === p.partition,
+        );
+        return [
+          t.sourceTopic,
+          t.targetTopic,
+          p.partition,
+          p.segments.length,
+          done ? done.records : `≤${p.records}`,
+          formatBytes(p.rawBytes),
+        ];
       }),
     );
     ctx.print(table(['source', 'target', 'partition', 'segments', 'records', 'raw bytes'], rows));
     if (result.dryRun) {
-      ctx.print(`dry run: nothing was written (${result.plan.totals.records.toLocaleString()} records at most)`);
+      ctx.print(
+        `dry run: nothing was written (${result.plan.totals.records.toLocaleString()} records at most)`,
+      );
     } else {
       const created = result.createdTopics.length > 0 ? `; created ${result.createdTopics.join(', ')}` : '';
       ctx.print(

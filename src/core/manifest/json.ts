@@ -3,7 +3,9 @@ import { manifestSchema, type Manifest } from './schema.js';
 
 /** JSON with bigint written as decimal strings: int64 offsets and timestamps survive exactly. */
 export function stringifyWithBigInt(value: unknown, indent = 2): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent) + '\n';
+  return (
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent) + '\n'
+  );
 }
 
 export function serializeManifest(manifest: Manifest): string {
