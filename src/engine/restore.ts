@@ -16,6 +16,8 @@ import { stringifyWithBigInt } from '../core/manifest/json.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import type { Repository } from '../storage/repository.js';
 import type { RunObserver } from './observer.js';
+import { commitTranslatedGroups, refuseActiveGroups, selectGroups, type GroupSelection } from './restore-groups.js';
+import type { GroupOffsetTranslation } from '../core/group-translation.js';
 
 export interface RestoreOptions extends RestoreSelection {
   backupId: string;
@@ -31,6 +33,8 @@ export interface RestoreOptions extends RestoreSelection {
   dryRun: boolean;
   /** Allow writing into target partitions that already hold records. */
   allowNonEmpty: boolean;
+  /** Consumer groups whose captured offsets are translated and committed after the data. */
+  consumerGroups: GroupSelection;
   signal?: AbortSignal;
 }
 
@@ -50,6 +54,7 @@ export interface RestoreResult {
   dryRun: boolean;
   createdTopics: string[];
   partitions: PartitionRestoreResult[];
+  groupOffsets: GroupOffsetTranslation[];
   totals: { records: number; payloadBytes: number };
 }
 
@@ -75,9 +80,15 @@ export async function runRestore(
       dryRun: true,
       createdTopics: [],
       partitions: [],
+      groupOffsets: [],
       totals: { records: 0, payloadBytes: 0 },
     };
   }
+  const groups = selectGroups(manifest, options.consumerGroups);
+  // Fail before writing any data if a group we would move is in use.
+  await refuseActiveGroups(kafka, [
+    ...new Set(groups.map((g) => options.consumerGroups.renames.get(g.groupId) ?? g.groupId)),
+  ]);
   const lock = await repo.lock(`restore-${options.backupId}-${process.pid}`, 'restore');
   try {
     const createdTopics = await prepareTargets(kafka, plan, options, observer);
@@ -85,10 +96,12 @@ export async function runRestore(
     const partitions = await mapWithConcurrency(work, options.concurrency, (p) =>
       restorePartition(kafka, repo, p, options, observer),
     );
+    const groupOffsets = await commitTranslatedGroups(kafka, groups, partitions, options.consumerGroups.renames);
     const result: RestoreResult = {
       restoreId,
       plan,
       dryRun: false,
+      groupOffsets,
       createdTopics,
       partitions,
       totals: {
@@ -110,6 +123,7 @@ export async function runRestore(
           targetEndOffset: p.targetEndOffset,
           runs: p.runs,
         })),
+        groupOffsets,
       }),
     );
     return result;

@@ -17,7 +17,7 @@ import {
 import { getMetadata } from './kafka-helpers.js';
 import { defaultKafkaVersion, freePorts, resolveKafkaLibs } from './kafka-install.js';
 import { ProxyGroup, TcpProxy } from './tcp-proxy.js';
-import { pollUntil } from './wait.js';
+import { PollAbort, pollUntil } from './wait.js';
 
 export type { StopSignal } from './java-process.js';
 export { ProxyGroup, TcpProxy } from './tcp-proxy.js';
@@ -147,7 +147,9 @@ class Cluster implements KafkaCluster {
     });
     await pollUntil(
       () => {
-        if (!proc.running) throw new Error(`node ${node.nodeId} exited during startup`);
+        if (!proc.running) {
+          throw new PollAbort(`Kafka node ${node.nodeId} exited during startup\n${this.#diagnostics(node)}`);
+        }
         return readFrom(node.logFile, logStart).includes(READY_LINE);
       },
       {
@@ -155,14 +157,7 @@ class Cluster implements KafkaCluster {
         description: `Kafka ${this.version} node ${node.nodeId} to log "${READY_LINE}"`,
         onTimeout: () => this.#diagnostics(node),
       },
-    ).catch((error: unknown) => {
-      if (!proc.running) {
-        throw new Error(`Kafka node ${node.nodeId} exited during startup\n${this.#diagnostics(node)}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    });
+    );
   }
 
   /** Waits until metadata lists every running node as a registered broker. */
@@ -367,11 +362,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
       releaseTempRoot(root);
     }
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `startCluster(${size} node(s), Kafka ${version}) failed; logs kept in ${root}\n${message}`,
-      {
-        cause: error,
-      },
-    );
+    // The message already carries the cause's text (with log tails); a `cause` would print it twice.
+    throw new Error(`startCluster(${size} node(s), Kafka ${version}) failed; logs kept in ${root}\n${message}`);
   }
 }

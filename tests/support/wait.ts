@@ -11,6 +11,9 @@ export interface PollOptions {
   onTimeout?: () => string | Promise<string>;
 }
 
+/** Thrown by a poll check to stop polling at once (e.g. the broker process died): no retry, no waiting. */
+export class PollAbort extends Error {}
+
 /**
  * Calls `check` until it returns a value other than undefined/false, and returns that value. Errors thrown by
  * `check` count as "not yet" (brokers refuse connections while starting) but the last one is reported if
@@ -27,6 +30,7 @@ export async function pollUntil<T>(
       const result = await check();
       if (result !== undefined && result !== false) return result;
     } catch (error) {
+      if (error instanceof PollAbort) throw error;
       lastError = error;
     }
     if (Date.now() >= deadline) {

@@ -36,6 +36,8 @@ interface RestoreFlags {
   allowNonEmpty?: boolean;
   concurrency: string;
   batchBytes: string;
+  consumerGroups?: string;
+  renameGroup: string[];
 }
 
 export function registerRestore(
@@ -71,6 +73,8 @@ export function registerRestore(
     .option('--to-offset <offset>', 'restore records with source offset <= this (inclusive)')
     .option('--dry-run', 'print the plan and touch nothing')
     .option('--allow-non-empty', 'write into target partitions that already hold records')
+    .option('--consumer-groups <all|g1,g2>', 'after the data, commit the translated offsets of these captured groups')
+    .option('--rename-group <old=new>', 'commit the offsets of group old under group new; repeatable', collect, [])
     .option('--concurrency <n>', 'partitions restored at the same time', '4')
     .option('--batch-bytes <size>', 'record bytes per produce request and partition', '900KiB')
     .action(async (flags: RestoreFlags) => {
@@ -123,6 +127,15 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
         batchMaxBytes: parseSize('--batch-bytes', flags.batchBytes),
         dryRun: flags.dryRun === true,
         allowNonEmpty: flags.allowNonEmpty === true,
+        consumerGroups: {
+          groups:
+            flags.consumerGroups === undefined || flags.consumerGroups === 'none'
+              ? []
+              : flags.consumerGroups === 'all'
+                ? 'all'
+                : flags.consumerGroups.split(',').filter(Boolean),
+          renames: parseRenames('--rename-group', flags.renameGroup),
+        },
         signal: ctx.signal,
       },
       ctx.observer(),
@@ -162,6 +175,16 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
       ctx.print(
         `restore of ${backupId} complete: ${result.totals.records.toLocaleString()} records, ${formatBytes(result.totals.payloadBytes)} in ${formatDuration(durationMs)}${created}`,
       );
+      if (result.groupOffsets.length > 0) {
+        ctx.print(
+          table(
+            ['group', 'topic', 'partition', 'source offset', 'target offset'],
+            result.groupOffsets.map((g) => [g.targetGroup, g.targetTopic, g.partition, g.sourceOffset, g.targetOffset]),
+          ),
+        );
+        const groupCount = new Set(result.groupOffsets.map((g) => g.targetGroup)).size;
+        ctx.print(`committed and read back the offsets of ${groupCount} group(s)`);
+      }
     }
     return 0;
   } finally {
