@@ -1,5 +1,9 @@
 import { KbackupError } from '../core/errors.js';
-import { translateGroups, type GroupOffsetTranslation, type RestoredPartition } from '../core/group-translation.js';
+import {
+  translateGroups,
+  type GroupOffsetTranslation,
+  type RestoredPartition,
+} from '../core/group-translation.js';
 import type { ConsumerGroupSnapshot, Manifest } from '../core/manifest/schema.js';
 import type { KafkaPort, PartitionOffsets } from '../core/ports/kafka-port.js';
 
@@ -15,9 +19,13 @@ export function selectGroups(manifest: Manifest, selection: GroupSelection): Con
   const captured = new Map(manifest.consumerGroups.map((g) => [g.groupId, g]));
   const unknown = selection.groups.filter((g) => !captured.has(g));
   if (unknown.length > 0) {
-    throw new KbackupError('USAGE', `backup ${manifest.backupId} holds no offsets for group(s) ${unknown.join(', ')}`, {
-      hint: `Captured groups: ${[...captured.keys()].join(', ') || '(none)'}. \`kbackup describe\` lists them.`,
-    });
+    throw new KbackupError(
+      'USAGE',
+      `backup ${manifest.backupId} holds no offsets for group(s) ${unknown.join(', ')}`,
+      {
+        hint: `Captured groups: ${[...captured.keys()].join(', ') || '(none)'}. \`kbackup describe\` lists them.`,
+      },
+    );
   }
   return selection.groups.map((g) => captured.get(g) as ConsumerGroupSnapshot);
 }
@@ -34,7 +42,9 @@ export async function refuseActiveGroups(kafka: KafkaPort, targetGroups: string[
     throw new KbackupError(
       'USAGE',
       `consumer group(s) ${active.map((g) => `${g.groupId} (${g.memberCount} active members, ${g.state})`).join(', ')} are active on the target cluster`,
-      { hint: 'Stop their consumers first, then run the same restore again: data already restored is not written twice.' },
+      {
+        hint: 'Stop their consumers first, then run the same restore again: data already restored is not written twice.',
+      },
     );
   }
 }
@@ -57,11 +67,16 @@ export async function commitTranslatedGroups(
     const partitions = restored.filter((p) => p.targetTopic === topic).map((p) => p.partition);
     for (const [p, o] of await kafka.partitionOffsets(topic, partitions)) bounds.set(`${topic}\u0000${p}`, o);
   }
-  const translations = translateGroups(groups, restored, (topic, partition) => {
-    const b = bounds.get(`${topic}\u0000${partition}`);
-    if (!b) throw new KbackupError('INTERNAL', `no offsets read for ${topic}-${partition}`);
-    return b;
-  }, rename);
+  const translations = translateGroups(
+    groups,
+    restored,
+    (topic, partition) => {
+      const b = bounds.get(`${topic}\u0000${partition}`);
+      if (!b) throw new KbackupError('INTERNAL', `no offsets read for ${topic}-${partition}`);
+      return b;
+    },
+    rename,
+  );
   for (const t of translations) {
     const b = bounds.get(`${t.targetTopic}\u0000${t.partition}`);
     if (!b || t.targetOffset < b.logStartOffset || t.targetOffset > b.highWatermark) {

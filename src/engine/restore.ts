@@ -16,7 +16,12 @@ import { stringifyWithBigInt } from '../core/manifest/json.js';
 import { writeFileAtomic } from '../storage/atomic.js';
 import type { Repository } from '../storage/repository.js';
 import type { RunObserver } from './observer.js';
-import { commitTranslatedGroups, refuseActiveGroups, selectGroups, type GroupSelection } from './restore-groups.js';
+import {
+  commitTranslatedGroups,
+  refuseActiveGroups,
+  selectGroups,
+  type GroupSelection,
+} from './restore-groups.js';
 import type { GroupOffsetTranslation } from '../core/group-translation.js';
 
 export interface RestoreOptions extends RestoreSelection {
@@ -96,7 +101,12 @@ export async function runRestore(
     const partitions = await mapWithConcurrency(work, options.concurrency, (p) =>
       restorePartition(kafka, repo, p, options, observer),
     );
-    const groupOffsets = await commitTranslatedGroups(kafka, groups, partitions, options.consumerGroups.renames);
+    const groupOffsets = await commitTranslatedGroups(
+      kafka,
+      groups,
+      partitions,
+      options.consumerGroups.renames,
+    );
     const result: RestoreResult = {
       restoreId,
       plan,

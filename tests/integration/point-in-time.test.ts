@@ -2,7 +2,14 @@ import { describe, expect, inject, it } from 'vitest';
 import { runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { consumeAsGroup, type ConsumedRecord } from '../support/group-consumer.js';
-import { createTopic, produceRecords, produceTransactional, readAllRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
+import {
+  createTopic,
+  produceRecords,
+  produceTransactional,
+  readAllRecords,
+  uniqueTopic,
+  type TestRecord,
+} from '../support/kafka-helpers.js';
 
 const bootstrap = inject('kafkaBootstrap');
 const T0 = BigInt(Date.now()) - 600_000n;
@@ -17,42 +24,108 @@ describe('point-in-time restore', () => {
     const records: TestRecord[] = [];
     for (let i = 0; i < 60; i++) {
       for (const p of [0, 1]) {
-        records.push({ partition: p, key: Buffer.from(`k${p}-${i}`), value: Buffer.from(`v${i}`), timestamp: T0 + BigInt(i * 1000 + p * 500) });
+        records.push({
+          partition: p,
+          key: Buffer.from(`k${p}-${i}`),
+          value: Buffer.from(`v${i}`),
+          timestamp: T0 + BigInt(i * 1000 + p * 500),
+        });
       }
     }
     await produceRecords(bootstrap, topic, records);
     const repo = tempRepo();
-    const { backupId } = await runCliJson<{ backupId: string }>(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo, '--segment-records', '7']);
+    const { backupId } = await runCliJson<{ backupId: string }>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--segment-records',
+      '7',
+    ]);
     const source = await readAllRecords(bootstrap, topic);
 
     const from = T0 + 10_000n; // exactly partition 0's record 10
     const to = T0 + 20_500n; // exactly partition 1's record 20
     const target = `${topic}-window`;
     const dryRun = await runCliJson<{ plan: { totals: { segments: number } } }>([
-      'restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`,
-      '--from-time', new Date(Number(from)).toISOString(), '--to-time', to.toString(), '--dry-run',
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--from-time',
+      new Date(Number(from)).toISOString(),
+      '--to-time',
+      to.toString(),
+      '--dry-run',
     ]);
     // Segments of 7 records: those wholly outside [from, to] are skipped by their min/max timestamps.
     expect(dryRun.plan.totals.segments).toBeLessThan(18);
     await runCliJson([
-      'restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`,
-      '--from-time', new Date(Number(from)).toISOString(), '--to-time', to.toString(),
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--from-time',
+      new Date(Number(from)).toISOString(),
+      '--to-time',
+      to.toString(),
     ]);
-    const expected = source.map((partition) => partition.filter((r) => r.timestamp >= from && r.timestamp <= to));
+    const expected = source.map((partition) =>
+      partition.filter((r) => r.timestamp >= from && r.timestamp <= to),
+    );
     expect(expected.map((p) => p.length)).toEqual([11, 11]);
     expectSameRecords(await readAllRecords(bootstrap, target), expected);
 
     const empty = `${topic}-empty-window`;
     const none = await runCliJson<{ totals: { records: number } }>([
-      'restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${empty}`,
-      '--from-time', (T0 + 100_000n).toString(),
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${empty}`,
+      '--from-time',
+      (T0 + 100_000n).toString(),
     ]);
     expect(none.totals.records).toBe(0);
     expect((await readAllRecords(bootstrap, empty)).map((p) => p.length)).toEqual([0, 0]);
 
     const byOffset = `${topic}-offsets`;
-    await runCliJson(['restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${byOffset}`, '--from-offset', '5', '--to-offset', '9']);
-    expectSameRecords(await readAllRecords(bootstrap, byOffset), source.map((p) => p.filter((r) => r.offset >= 5n && r.offset <= 9n)));
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${byOffset}`,
+      '--from-offset',
+      '5',
+      '--to-offset',
+      '9',
+    ]);
+    expectSameRecords(
+      await readAllRecords(bootstrap, byOffset),
+      source.map((p) => p.filter((r) => r.offset >= 5n && r.offset <= 9n)),
+    );
   });
 });
 
@@ -63,12 +136,35 @@ describe('consumer-group offsets follow a restore exactly', () => {
     expect(consumed).toHaveLength(consumeFirst);
 
     const repo = tempRepo();
-    const { backupId } = await runCliJson<{ backupId: string }>(['backup', '--bootstrap', bootstrap, '--topics', topic, '--repo', repo, '--consumer-groups', group]);
+    const { backupId } = await runCliJson<{ backupId: string }>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--consumer-groups',
+      group,
+    ]);
     const target = `${topic}-restored`;
     const restoredGroup = `${group}-restored`;
-    const result = await runCliJson<{ groupOffsets: { targetGroup: string; partition: number; targetOffset: string }[] }>([
-      'restore', '--repo', repo, '--backup', backupId, '--bootstrap', bootstrap, '--rename', `${topic}=${target}`,
-      '--consumer-groups', group, '--rename-group', `${group}=${restoredGroup}`,
+    const result = await runCliJson<{
+      groupOffsets: { targetGroup: string; partition: number; targetOffset: string }[];
+    }>([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--consumer-groups',
+      group,
+      '--rename-group',
+      `${group}=${restoredGroup}`,
     ]);
     expect(new Set(result.groupOffsets.map((g) => g.targetGroup))).toEqual(new Set([restoredGroup]));
 
@@ -76,9 +172,13 @@ describe('consumer-group offsets follow a restore exactly', () => {
     const resumed = await consumeAsGroup(bootstrap, restoredGroup, target);
     const consumedKeys = new Set(consumed.map((r) => `${r.partition}/${keyOf(r)}`));
     const expected = source.flatMap((records, partition) =>
-      records.filter((r) => !consumedKeys.has(`${partition}/${keyOf(r)}`)).map((r) => `${partition}/${keyOf(r)}/${r.value?.toString() ?? ''}`),
+      records
+        .filter((r) => !consumedKeys.has(`${partition}/${keyOf(r)}`))
+        .map((r) => `${partition}/${keyOf(r)}/${r.value?.toString() ?? ''}`),
     );
-    const actual = resumed.map((r: ConsumedRecord) => `${r.partition}/${keyOf(r)}/${r.value?.toString() ?? ''}`);
+    const actual = resumed.map(
+      (r: ConsumedRecord) => `${r.partition}/${keyOf(r)}/${r.value?.toString() ?? ''}`,
+    );
     expect(actual.sort()).toEqual(expected.sort());
     expect(new Set(actual).size).toBe(actual.length);
   }
@@ -89,7 +189,11 @@ describe('consumer-group offsets follow a restore exactly', () => {
     await produceRecords(
       bootstrap,
       topic,
-      Array.from({ length: 90 }, (_, i) => ({ partition: i % 3, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) })),
+      Array.from({ length: 90 }, (_, i) => ({
+        partition: i % 3,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`v${i}`),
+      })),
     );
     await proveResume(topic, uniqueTopic('group'), 40);
   });
@@ -98,7 +202,11 @@ describe('consumer-group offsets follow a restore exactly', () => {
     const topic = uniqueTopic('resume-tx');
     await createTopic(bootstrap, topic, { partitions: 2 });
     const batch = (tag: string, n: number): TestRecord[] =>
-      Array.from({ length: n }, (_, i) => ({ partition: i % 2, key: Buffer.from(`${tag}${i}`), value: Buffer.from(`${tag}-value-${i}`) }));
+      Array.from({ length: n }, (_, i) => ({
+        partition: i % 2,
+        key: Buffer.from(`${tag}${i}`),
+        value: Buffer.from(`${tag}-value-${i}`),
+      }));
     await produceTransactional(bootstrap, topic, [
       { outcome: 'commit', records: batch('a', 10) },
       { outcome: 'abort', records: batch('x', 6) },

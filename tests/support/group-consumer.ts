@@ -21,11 +21,17 @@ export async function consumeAsGroup(
   options: { max?: number; isolation?: Isolation; timeoutMs?: number } = {},
 ): Promise<ConsumedRecord[]> {
   const isolation = options.isolation ?? 'read_committed';
-  const ends = isolation === 'read_committed' ? await lastStableOffsets(bootstrap, topic) : await highWatermarks(bootstrap, topic);
+  const ends =
+    isolation === 'read_committed'
+      ? await lastStableOffsets(bootstrap, topic)
+      : await highWatermarks(bootstrap, topic);
   const consumer = new Consumer({
     ...clientOptions(bootstrap, `kbackup-test-${groupId}`),
     groupId,
-    isolationLevel: isolation === 'read_committed' ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED,
+    isolationLevel:
+      isolation === 'read_committed'
+        ? FetchIsolationLevels.READ_COMMITTED
+        : FetchIsolationLevels.READ_UNCOMMITTED,
     autocommit: false,
     maxWaitTime: 200,
     sessionTimeout: 10_000,
@@ -43,10 +49,13 @@ export async function consumeAsGroup(
     // message arrives for a moment AND the fetch position has reached the end of every partition.
     while (out.length < max) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`consumer ${groupId} read ${out.length} records and did not reach the end of ${topic}`);
+      if (remaining <= 0)
+        throw new Error(
+          `consumer ${groupId} read ${out.length} records and did not reach the end of ${topic}`,
+        );
       const next = await Promise.race([
         iterator.next(),
-        new Promise<'idle'>((resolve) => setTimeout(() => resolve('idle'), Math.min(remaining, 500))),
+        new Promise<'idle'>((resolve) => setTimeout(() => { resolve('idle'); }, Math.min(remaining, 500))),
       ]);
       if (next === 'idle') {
         if (caughtUp()) break;
@@ -54,7 +63,12 @@ export async function consumeAsGroup(
       }
       if (next.done === true) break;
       const message = next.value;
-      out.push({ partition: message.partition, offset: message.offset, key: message.key, value: message.value });
+      out.push({
+        partition: message.partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+      });
       await message.commit();
     }
     await stream.close();

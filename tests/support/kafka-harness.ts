@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { planCds, type CdsPlan } from './cds.js';
 import { loggingConfig, serverProperties, type NodePorts } from './broker-config.js';
 import {
   JavaProcess,
@@ -111,6 +112,7 @@ class Cluster implements KafkaCluster {
     readonly nodes: NodeState[],
     readonly proxies: ProxyGroup | undefined,
     private readonly startTimeoutMs: number,
+    private readonly cds: CdsPlan,
   ) {
     this.bootstrap = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
   }
@@ -236,6 +238,11 @@ class Cluster implements KafkaCluster {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.cds.training && this.nodes.every((n) => n.running)) {
+      // Only a normal JVM exit writes the CDS archive (one node, so shutdown needs no quorum).
+      await Promise.all(this.nodes.map((n) => n.process?.stop('SIGTERM', 20_000) ?? Promise.resolve()));
+      this.cds.commit();
+    }
     await Promise.all(this.nodes.map((n) => n.process?.stop('SIGKILL') ?? Promise.resolve()));
     for (const n of this.nodes) n.running = false;
     await this.proxies?.close();
@@ -285,6 +292,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
         v.advertisedPort = proxy.listenPort;
       }
     }
+    // Training a CDS archive needs a clean JVM exit, which only a single node gets quickly.
+    const cds = await planCds(libs, size === 1);
     const heapMb = options.heapMb ?? (size === 1 ? 512 : 384);
     const clusterId = newClusterId();
     const nodes: NodeState[] = voters.map((v) => {
@@ -310,6 +319,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
         '-Djava.awt.headless=true',
         '-Djava.net.preferIPv4Stack=true',
         `-Dkafka.logs.dir=${dir}`,
+        ...cds.flags,
         ...(process.env.KBACKUP_KAFKA_JVM_OPTS ?? '').split(/\s+/).filter((o) => o !== ''),
         logging.jvmFlag,
         '-cp',
@@ -346,6 +356,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
       nodes,
       proxied ? new ProxyGroup(proxyByNode) : undefined,
       options.startTimeoutMs ?? 120_000,
+      cds,
     );
     const started = cluster;
     // All at once: each node waits for a quorum majority before it reports started.

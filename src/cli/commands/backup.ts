@@ -49,8 +49,8 @@ export function registerBackup(
       'read_committed (cut at last stable offsets, no aborted records) or read_uncommitted',
       'read_committed',
     )
-    .option('--concurrency <n>', 'partitions read at the same time', '4')
-    .option('--fetch-max-bytes <size>', 'bytes per fetch request', '8MiB')
+    .option('--concurrency <n>', 'partitions read at the same time', '2')
+    .option('--fetch-max-bytes <size>', 'bytes per fetch request', '2MiB')
     .option(
       '--consumer-groups <all|none|g1,g2>',
       'consumer groups whose committed offsets are recorded',

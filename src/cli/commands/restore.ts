@@ -73,8 +73,16 @@ export function registerRestore(
     .option('--to-offset <offset>', 'restore records with source offset <= this (inclusive)')
     .option('--dry-run', 'print the plan and touch nothing')
     .option('--allow-non-empty', 'write into target partitions that already hold records')
-    .option('--consumer-groups <all|g1,g2>', 'after the data, commit the translated offsets of these captured groups')
-    .option('--rename-group <old=new>', 'commit the offsets of group old under group new; repeatable', collect, [])
+    .option(
+      '--consumer-groups <all|g1,g2>',
+      'after the data, commit the translated offsets of these captured groups',
+    )
+    .option(
+      '--rename-group <old=new>',
+      'commit the offsets of group old under group new; repeatable',
+      collect,
+      [],
+    )
     .option('--concurrency <n>', 'partitions restored at the same time', '4')
     .option('--batch-bytes <size>', 'record bytes per produce request and partition', '900KiB')
     .action(async (flags: RestoreFlags) => {
@@ -179,7 +187,13 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
         ctx.print(
           table(
             ['group', 'topic', 'partition', 'source offset', 'target offset'],
-            result.groupOffsets.map((g) => [g.targetGroup, g.targetTopic, g.partition, g.sourceOffset, g.targetOffset]),
+            result.groupOffsets.map((g) => [
+              g.targetGroup,
+              g.targetTopic,
+              g.partition,
+              g.sourceOffset,
+              g.targetOffset,
+            ]),
           ),
         );
         const groupCount = new Set(result.groupOffsets.map((g) => g.targetGroup)).size;

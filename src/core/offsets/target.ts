@@ -27,6 +27,11 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
 
+export function parsePartitionKey(key: string): { topic: string; partition: number } {
+  const at = key.lastIndexOf(':');
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+}
+
 export function describeTarget(target: ResetTarget): string {
   switch (target.kind) {
     case 'earliest':
