@@ -84,3 +84,28 @@ export function snapshotCsv(snapshot: OffsetsSnapshot): string {
     ),
   );
 }
+
+/** The plan columns plus what --execute did: result (committed, unchanged, skipped, failed) and error. */
+export function appliedCsv(
+  rows: readonly (PlannedPartition & { result: string; error: string | null; verified: boolean | null })[],
+): string {
+  return csvLines(
+    [...PLAN_CSV_HEADER, 'result', 'error', 'verified'],
+    rows.map((r) => [
+      r.group,
+      r.topic,
+      r.partition,
+      r.target,
+      r.current,
+      r.logStartOffset,
+      r.highWatermark,
+      r.lagBefore,
+      r.lagAfter,
+      r.status,
+      r.reason,
+      r.result,
+      r.error,
+      r.verified,
+    ]),
+  );
+}

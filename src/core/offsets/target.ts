@@ -1,3 +1,5 @@
+import type { Manifest } from '../manifest/schema.js';
+
 /**
  * What a reset moves a group's committed offsets to. Exactly one target per run, as with
  * kafka-consumer-groups.sh --reset-offsets. Snapshot and backup targets carry the offsets they were loaded
@@ -78,4 +80,14 @@ export function targetSummary(target: ResetTarget): Record<string, string> {
 export function isoOrRaw(ms: bigint): string {
   const date = new Date(Number(ms));
   return Number.isNaN(date.getTime()) ? ms.toString() : date.toISOString();
+}
+
+/** The committed offsets a backup recorded at the end of its cut, per group, as a reset target uses them. */
+export function backupSources(manifest: Manifest): Map<string, SourceOffsets> {
+  return new Map(
+    manifest.consumerGroups.map((g) => [
+      g.groupId,
+      new Map(g.offsets.map((o) => [partitionKey(o.topic, o.partition), o.offset])),
+    ]),
+  );
 }

@@ -1,5 +1,4 @@
 import { mapWithConcurrency } from '../../core/concurrency.js';
-import { isKbackupError } from '../../core/errors.js';
 import type { PartitionBounds } from '../../core/offsets/planner.js';
 import { partitionKey } from '../../core/offsets/target.js';
 import type { KafkaPort } from '../../core/ports/kafka-port.js';
@@ -74,7 +73,7 @@ export interface BoundsLookup {
   errors: Map<string, string>;
 }
 
-function groupByTopic(partitions: readonly { topic: string; partition: number }[]): Map<string, number[]> {
+export function groupByTopic(partitions: readonly { topic: string; partition: number }[]): Map<string, number[]> {
   const byTopic = new Map<string, Set<number>>();
   for (const p of partitions) {
     const set = byTopic.get(p.topic) ?? new Set<number>();
@@ -85,7 +84,6 @@ function groupByTopic(partitions: readonly { topic: string; partition: number }[
 }
 
 function reason(error: unknown): string {
-  if (isKbackupError(error)) return error.message;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -148,5 +146,3 @@ export async function lookupTimestamps(
   });
   return out;
 }
-
-export { groupByTopic };
