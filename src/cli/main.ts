@@ -5,6 +5,7 @@ import { stringifyWithBigInt } from '../core/manifest/json.js';
 import { VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerOffsets } from './commands/offsets.js';
 import { registerRestore } from './commands/restore.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
 
@@ -106,6 +107,7 @@ function report(error: unknown, json: boolean, logLevel: string | undefined): nu
 registerBackup(program, run);
 registerRestore(program, run);
 registerInspect(program, run);
+registerOffsets(program, run);
 
 try {
   await program.parseAsync(process.argv);

@@ -24,6 +24,8 @@ export class PartitionSegmentSink {
   constructor(
     private readonly directory: string,
     private readonly rolling: SegmentRolling,
+    /** Called once each segment is durable, before the next one starts. */
+    private readonly onSegmentDurable: (segment: ManifestSegment) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   async append(record: BackupRecord): Promise<void> {
@@ -50,7 +52,7 @@ export class PartitionSegmentSink {
     if (!writer) return;
     this.#writer = undefined;
     const info = await writer.finish();
-    this.segments.push({
+    const segment: ManifestSegment = {
       file: info.file,
       firstOffset: info.firstOffset,
       lastOffset: info.lastOffset,
@@ -61,7 +63,9 @@ export class PartitionSegmentSink {
       storedBytes: info.storedBytes,
       fileBytes: info.fileBytes,
       bodyCrc32c: info.bodyCrc32c,
-    });
+    };
+    this.segments.push(segment);
+    await this.onSegmentDurable(segment);
   }
 
   /** Drops the open segment's temp file (used when the run fails). */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { KbackupError, SegmentCorruptError } from '../core/errors.js';
 import type { Manifest, ManifestPartition } from '../core/manifest/schema.js';
 import { readSegmentBlocks } from '../core/segment/segment-reader.js';
-import type { Repository } from '../storage/repository.js';
+import { PROGRESS_FILE, type Repository } from '../storage/repository.js';
 
 export type VerifyProblemKind =
   'missing' | 'extra' | 'size' | 'corrupt' | 'mismatch' | 'incomplete' | 'manifest';
@@ -84,7 +84,7 @@ async function verifyPartition(
   const listed = new Set(partition.segments.map((s) => s.file));
   const onDisk = await readdir(dir).catch(() => [] as string[]);
   for (const file of onDisk) {
-    if (!listed.has(file)) {
+    if (!listed.has(file) && file !== PROGRESS_FILE) {
       report.problems.push({
         kind: 'extra',
         path: join(dir, file),

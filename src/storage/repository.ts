@@ -1,4 +1,6 @@
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import type { z } from 'zod';
+import { planSchema, progressSchema, type BackupPlan, type PartitionProgress } from '../core/manifest/plan.js';
 import { join } from 'node:path';
 import { KbackupError } from '../core/errors.js';
 import { parseManifest, serializeManifest, stringifyWithBigInt } from '../core/manifest/json.js';
@@ -10,6 +12,29 @@ import { FileLock } from './lock.js';
 export const REPO_MARKER = 'kbackup-repo.json';
 export const MANIFEST_FILE = 'manifest.json';
 export const PLAN_FILE = 'plan.json';
+export const PROGRESS_FILE = 'progress.json';
+
+async function readValidated<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw toFsError(error, 'reading', path);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new KbackupError('MANIFEST_INVALID', `${what} file ${path} is not valid JSON`, { cause: error });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new KbackupError('MANIFEST_INVALID', `${what} file ${path} is invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
+  }
+  return parsed.data;
+}
 
 export type BackupStatus = 'complete' | 'incomplete' | 'damaged';
 
@@ -96,17 +121,41 @@ export class Repository {
     await fsyncDirectory(join(this.root, 'backups'));
   }
 
-  async writePlan(id: string, plan: unknown): Promise<void> {
-    await writeFileAtomic(join(this.backupDir(id), PLAN_FILE), stringifyWithBigInt(plan));
+  async writePlan(plan: BackupPlan): Promise<void> {
+    await writeFileAtomic(join(this.backupDir(plan.backupId), PLAN_FILE), stringifyWithBigInt(planSchema.parse(plan)));
   }
 
-  async readPlan(id: string): Promise<unknown> {
-    const path = join(this.backupDir(id), PLAN_FILE);
-    try {
-      return JSON.parse(await readFile(path, 'utf8')) as unknown;
-    } catch (error) {
-      throw toFsError(error, 'reading', path);
+  /** The plan of a backup, or undefined when it has none (never started writing). */
+  async readPlan(id: string): Promise<BackupPlan | undefined> {
+    return readValidated(join(this.backupDir(id), PLAN_FILE), planSchema, 'plan');
+  }
+
+  progressPath(id: string, topic: string, partition: number): string {
+    return join(this.partitionDir(id, topic, partition), PROGRESS_FILE);
+  }
+
+  async writeProgress(id: string, topic: string, partition: number, progress: PartitionProgress): Promise<void> {
+    await writeFileAtomic(this.progressPath(id, topic, partition), stringifyWithBigInt(progressSchema.parse(progress)));
+  }
+
+  async readProgress(id: string, topic: string, partition: number): Promise<PartitionProgress | undefined> {
+    return readValidated(this.progressPath(id, topic, partition), progressSchema, 'progress');
+  }
+
+  /**
+   * Removes from a partition directory what a crash can leave behind and a resume must not trust: temp
+   * files, and segments that finished after the last progress.json was written (they are fetched again).
+   */
+  async removeUntracked(id: string, topic: string, partition: number, keep: ReadonlySet<string>): Promise<string[]> {
+    const dir = this.partitionDir(id, topic, partition);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    const removed: string[] = [];
+    for (const name of entries) {
+      if (name === PROGRESS_FILE || keep.has(name)) continue;
+      await rm(join(dir, name), { force: true });
+      removed.push(name);
     }
+    return removed;
   }
 
   /** Writes the manifest last and atomically: from this moment the backup is complete and immutable. */
@@ -140,6 +189,20 @@ export class Repository {
       throw toFsError(error, 'reading', path);
     }
     return parseManifest(text, path);
+  }
+
+  async backupExists(id: string): Promise<boolean> {
+    return stat(this.backupDir(id)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async isComplete(id: string): Promise<boolean> {
+    return stat(join(this.backupDir(id), MANIFEST_FILE)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async listBackups(): Promise<BackupListing[]> {

@@ -16,6 +16,8 @@ const execFileAsync = promisify(execFile);
 export interface CdsPlan {
   /** JVM flags for the broker that uses or trains the archive. */
   flags: string[];
+  /** Flags for short-lived tools (StorageTool): the archive when it exists, since it covers their classes too. */
+  toolFlags: string[];
   /** True when this JVM records the archive; it is written only if the JVM exits normally (SIGTERM). */
   training: boolean;
   /** After a training JVM exited normally: publish its archive for later runs. */
@@ -34,7 +36,7 @@ async function javaBuildId(): Promise<string> {
   return javaBuild;
 }
 
-const NONE: CdsPlan = { flags: [], training: false, commit: () => undefined };
+const NONE: CdsPlan = { flags: [], toolFlags: [], training: false, commit: () => undefined };
 
 /** The plan for one broker JVM: use the archive if it exists, else (if `mayTrain`) record one. */
 export async function planCds(libs: string, mayTrain: boolean): Promise<CdsPlan> {
@@ -46,11 +48,15 @@ export async function planCds(libs: string, mayTrain: boolean): Promise<CdsPlan>
     return NONE; // No java: the broker start reports that better.
   }
   const archive = join(dirname(libs), `broker-${build}.jsa`);
-  if (existsSync(archive)) return { flags: [`-XX:SharedArchiveFile=${archive}`], training: false, commit: NONE.commit };
+  if (existsSync(archive)) {
+    const flags = [`-XX:SharedArchiveFile=${archive}`];
+    return { flags, toolFlags: flags, training: false, commit: NONE.commit };
+  }
   if (!mayTrain) return NONE;
   const pending = `${archive}.${process.pid}.tmp`;
   return {
     flags: [`-XX:ArchiveClassesAtExit=${pending}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'],
+    toolFlags: [],
     training: true,
     commit: () => {
       try {

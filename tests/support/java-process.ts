@@ -107,9 +107,13 @@ export function javaMissingHint(error: unknown): string | undefined {
 }
 
 /** Runs a short-lived Java tool (StorageTool) and returns its output; errors carry stdout and stderr. */
-export async function runJavaTool(classPath: string, args: string[]): Promise<string> {
+export async function runJavaTool(
+  classPath: string,
+  args: string[],
+  jvmFlags: string[] = [],
+): Promise<string> {
   // C1 only and serial GC: the tool runs for about a second, so JIT and GC threads would only cost CPU.
-  const jvm = ['-Xmx128m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', classPath];
+  const jvm = ['-Xmx128m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...jvmFlags, '-cp', classPath];
   try {
     const { stdout } = await execFileAsync('java', [...jvm, ...args], { maxBuffer: 4 * 1024 * 1024 });
     return stdout;

@@ -260,7 +260,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
   const version = options.version ?? defaultKafkaVersion();
   const size = options.nodes ?? 1;
   const proxied = options.proxied ?? false;
-  const T0=Date.now(); const lg=(m:string)=>{console.log(`[t+${Date.now()-T0}] ${m}`)};
+  const T0 = Date.now();
+  const lg = (m: string) => {
+    console.log(`[t+${Date.now() - T0}] ${m}`);
+  };
   const libs = await resolveKafkaLibs(version);
   lg('libs');
   const classPath = `${libs}/*`;
@@ -346,7 +349,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     // With static controller.quorum.voters every node is formatted alike (no --standalone).
     await Promise.all(
       nodes.map((n) =>
-        runJavaTool(classPath, ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile]),
+        runJavaTool(
+          classPath,
+          ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile],
+          cds.toolFlags,
+        ),
       ),
     );
     lg('formatted');
@@ -360,7 +367,13 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     );
     const started = cluster;
     // All at once: each node waits for a quorum majority before it reports started.
-    await Promise.all(nodes.map((n) => started.startNode(n).then(()=>{lg('started '+n.nodeId)})));
+    await Promise.all(
+      nodes.map((n) =>
+        started.startNode(n).then(() => {
+          lg('started ' + n.nodeId);
+        }),
+      ),
+    );
     await cluster.waitForRegistration();
     lg('registered');
     return cluster;
@@ -374,6 +387,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     }
     const message = error instanceof Error ? error.message : String(error);
     // The message already carries the cause's text (with log tails); a `cause` would print it twice.
-    throw new Error(`startCluster(${size} node(s), Kafka ${version}) failed; logs kept in ${root}\n${message}`);
+    throw new Error(
+      `startCluster(${size} node(s), Kafka ${version}) failed; logs kept in ${root}\n${message}`,
+    );
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KbackupError } from '../../core/errors.js';
 import { parseCodec } from '../../core/codecs.js';
 import { parseTopicPatterns } from '../../core/topic-select.js';
-import { runBackup } from '../../engine/backup.js';
+import { runBackup } from '../../engine/backup/run.js';
 import { Repository } from '../../storage/repository.js';
 import type { CommandContext } from '../context.js';
 import { collect, parseIntFlag, parseSize } from '../parse.js';
@@ -22,6 +22,7 @@ interface BackupFlags {
   fetchMaxBytes: string;
   consumerGroups: string;
   backupId?: string;
+  resume?: string;
 }
 
 export function registerBackup(
@@ -57,6 +58,7 @@ export function registerBackup(
       'all',
     )
     .option('--backup-id <id>', 'id of the new backup (default: UTC time + random suffix)')
+    .option('--resume <id>', 'finish an interrupted backup (the same command run again resumes it too)')
     .action(async (flags: BackupFlags) => {
       await run((ctx) => backupCommand(ctx, flags));
     });
@@ -81,7 +83,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
   try {
     const repo = await Repository.open(flags.repo, { create: true });
     const observer = ctx.observer();
-    const manifest = await runBackup(
+    const { manifest, resumed } = await runBackup(
       port,
       repo,
       {
@@ -100,6 +102,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
         consumerGroups: groups,
         bootstrap,
         ...(flags.backupId === undefined ? {} : { backupId: flags.backupId }),
+        ...(flags.resume === undefined ? {} : { resume: flags.resume }),
         signal: ctx.signal,
       },
       observer,
@@ -110,6 +113,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
       ctx.printJson({
         command: 'backup',
         status: 'complete',
+        resumed,
         backupId: manifest.backupId,
         repo: flags.repo,
         topics: manifest.topics.map((x) => x.name),
@@ -124,7 +128,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
       const mbps = t.payloadBytes / 1024 / 1024 / Math.max(durationMs / 1000, 0.001);
       ctx.print(
         [
-          `backup ${manifest.backupId} complete`,
+          `backup ${manifest.backupId} complete${resumed ? ' (resumed)' : ''}`,
           `  topics      ${manifest.topics.map((x) => x.name).join(', ')} (${partitions} partitions)`,
           `  records     ${t.records.toLocaleString()}`,
           `  data        ${formatBytes(t.payloadBytes)} → ${formatBytes(t.storedBytes)} on disk (${manifest.options.codec})`,

@@ -9,7 +9,7 @@ export const MANIFEST_VERSION = 1;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-const int64 = z
+export const int64 = z
   .union([z.string().regex(/^-?\d{1,19}$/, 'must be a decimal int64 string'), z.bigint()])
   .transform((v) => BigInt(v))
   .refine((v) => v >= INT64_MIN && v <= INT64_MAX, 'must be within the int64 range');

@@ -1,4 +1,5 @@
 import type { PlannedPartition, PlanTotals } from './planner.js';
+import type { OffsetsSnapshot } from './snapshot-format.js';
 
 /** Human renderings of plans and results as table headers and cells; the CLI lays them out. */
 
@@ -51,4 +52,83 @@ export function planSummary(totals: PlanTotals): string {
     `${totals.partitions} partition(s): ${totals.changed} to change, ${totals.unchanged} unchanged, ` +
     `${totals.clamped} clamped, ${totals.skipped} skipped, ${totals.error} error(s)`
   );
+}
+
+export interface GroupLine {
+  groupId: string;
+  state: string;
+  memberCount: number;
+  active: boolean;
+}
+
+/** The human dry-run report: heading, plan table, totals and what would stop --execute. */
+export function dryRunText(
+  heading: string,
+  plan: { groups: readonly GroupLine[]; rows: readonly PlannedPartition[]; totals: PlanTotals },
+  warnings: readonly string[],
+  layout: (t: TableData) => string,
+): string {
+  const lines = [heading];
+  if (plan.rows.length > 0) lines.push(layout(planTable(plan.rows)));
+  lines.push(planSummary(plan.totals));
+  for (const g of plan.groups.filter((x) => x.active)) {
+    lines.push(
+      `warning: group ${g.groupId} is active (${g.state}, ${g.memberCount} member(s)): --execute will refuse it until its consumers are stopped`,
+    );
+  }
+  for (const w of warnings) lines.push(`warning: ${w}`);
+  lines.push('Nothing was changed. Re-run with --execute to apply.');
+  return lines.join('\n');
+}
+
+export interface ExecutedReport {
+  command: string;
+  groups: number;
+  applied: readonly AppliedRow[];
+  totals: { committed: number; unchanged: number; clamped: number; skipped: number; failed: number };
+  /** Present with --verify. */
+  verify?: {
+    failures: number;
+    mismatches: readonly { group: string; topic: string; partition: number; note: string | null }[];
+  };
+  warnings: readonly string[];
+  undo: string;
+}
+
+/** The human report after --execute: result table, totals, verify differences and how to undo. */
+export function executedText(report: ExecutedReport, layout: (t: TableData) => string): string {
+  const t = report.totals;
+  const lines = [
+    layout(appliedTable(report.applied)),
+    `${report.command}: committed ${t.committed} partition(s) in ${report.groups} group(s); ${t.unchanged} unchanged, ${t.clamped} clamped, ${t.skipped} skipped, ${t.failed} failed`,
+  ];
+  if (report.verify) {
+    lines.push(
+      report.verify.failures === 0
+        ? 'verify: the committed offsets read back as expected'
+        : `verify: ${report.verify.failures} difference(s)`,
+    );
+    for (const m of report.verify.mismatches) {
+      lines.push(`  ${m.group} ${m.topic}-${m.partition}: ${m.note ?? ''}`);
+    }
+  }
+  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  lines.push(report.undo);
+  return lines.join('\n');
+}
+
+/** The human report of `offsets snapshot`: one line per group and where the file went. */
+export function snapshotText(
+  snapshot: OffsetsSnapshot,
+  path: string,
+  layout: (t: TableData) => string,
+): string {
+  const rows = snapshot.groups.map((g) => {
+    const lag = g.offsets.reduce((sum, o) => sum + (o.lag ?? 0n), 0n);
+    return [g.groupId, g.state, String(g.memberCount), String(g.offsets.length), lag.toString()];
+  });
+  return [
+    layout({ headers: ['group', 'state', 'members', 'partitions', 'total lag'], rows }),
+    `saved ${snapshot.groups.length} group(s) of cluster ${snapshot.cluster.clusterId} to ${path}`,
+  ].join('\n');
 }

@@ -73,7 +73,9 @@ export interface BoundsLookup {
   errors: Map<string, string>;
 }
 
-export function groupByTopic(partitions: readonly { topic: string; partition: number }[]): Map<string, number[]> {
+export function groupByTopic(
+  partitions: readonly { topic: string; partition: number }[],
+): Map<string, number[]> {
   const byTopic = new Map<string, Set<number>>();
   for (const p of partitions) {
     const set = byTopic.get(p.topic) ?? new Set<number>();
@@ -116,7 +118,8 @@ export async function loadBounds(
       }
     } catch (error) {
       // The worker never throws: one topic's failure must not stop the lookups of the others.
-      for (const p of asked) out.errors.set(partitionKey(topic, p), `reading log offsets failed: ${reason(error)}`);
+      for (const p of asked)
+        out.errors.set(partitionKey(topic, p), `reading log offsets failed: ${reason(error)}`);
     }
   });
   return out;
@@ -141,7 +144,8 @@ export async function lookupTimestamps(
       const found = await port.offsetsForTimestamp(topic, asked, timestamp);
       for (const [partition, offset] of found) out.offsets.set(partitionKey(topic, partition), offset);
     } catch (error) {
-      for (const p of asked) out.errors.set(partitionKey(topic, p), `timestamp lookup failed: ${reason(error)}`);
+      for (const p of asked)
+        out.errors.set(partitionKey(topic, p), `timestamp lookup failed: ${reason(error)}`);
     }
   });
   return out;

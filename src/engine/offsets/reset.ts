@@ -9,7 +9,7 @@ import {
   type PlanTotals,
 } from '../../core/offsets/planner.js';
 import { resolveScope } from '../../core/offsets/scope.js';
-import { partitionKey, type ResetTarget } from '../../core/offsets/target.js';
+import { partitionKey, targetSummary, type ResetTarget } from '../../core/offsets/target.js';
 import type { KafkaPort } from '../../core/ports/kafka-port.js';
 import {
   describeGroupStates,
@@ -112,6 +112,19 @@ export async function planOffsetReset(port: KafkaPort, req: ResetRequest): Promi
   return { target, groups: groupPlans, rows, totals: summarizePlan(rows) };
 }
 
+/** The plan's target and groups for a JSON result document. */
+export function planJson(plan: ResetPlan) {
+  return {
+    target: targetSummary(plan.target),
+    groups: plan.groups.map((g) => ({
+      group: g.groupId,
+      state: g.state,
+      members: g.memberCount,
+      active: g.active,
+    })),
+  };
+}
+
 /**
  * Refuses the whole run, before anything is written, when a group has members: Kafka rejects commits from
  * outside the group's generation, and a running consumer would overwrite the reset with its next commit.
@@ -179,10 +192,15 @@ async function applyGroup(port: KafkaPort, group: GroupPlan, options: ApplyOptio
   const pending = group.rows.filter((r) => r.status !== 'skipped' && r.status !== 'error');
   const settled = group.rows
     .filter((r) => r.status === 'skipped' || r.status === 'error')
-    .map((r) => applied(r, r.status === 'skipped' ? 'skipped' : 'failed', r.status === 'error' ? r.reason : null));
+    .map((r) =>
+      applied(r, r.status === 'skipped' ? 'skipped' : 'failed', r.status === 'error' ? r.reason : null),
+    );
   if (pending.length === 0) return settled;
   if (options.signal?.aborted) {
-    return [...settled, ...pending.map((r) => applied(r, 'failed', 'interrupted before this group was committed'))];
+    return [
+      ...settled,
+      ...pending.map((r) => applied(r, 'failed', 'interrupted before this group was committed')),
+    ];
   }
   let results: AppliedPartition[];
   try {
@@ -207,7 +225,9 @@ async function applyGroup(port: KafkaPort, group: GroupPlan, options: ApplyOptio
       );
     }
     results = rechecked.map((r) =>
-      r.status === 'error' ? applied(r, 'failed', r.reason) : applied(r, r.changed ? 'committed' : 'unchanged'),
+      r.status === 'error'
+        ? applied(r, 'failed', r.reason)
+        : applied(r, r.changed ? 'committed' : 'unchanged'),
     );
   } catch (error) {
     results = pending.map((r) => applied(r, 'failed', message(error)));

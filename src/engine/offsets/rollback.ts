@@ -27,7 +27,9 @@ export async function verifyAgainstSnapshot(
   applied: readonly AppliedPartition[],
   concurrency: number,
 ): Promise<RollbackCheck[]> {
-  const appliedByKey = new Map(applied.map((r) => [`${r.group}\u0000${partitionKey(r.topic, r.partition)}`, r]));
+  const appliedByKey = new Map(
+    applied.map((r) => [`${r.group}\u0000${partitionKey(r.topic, r.partition)}`, r]),
+  );
   const perGroup = await mapWithConcurrency(groups, concurrency, async (g): Promise<RollbackCheck[]> => {
     const topics = [...new Set(g.offsets.map((o) => o.topic))];
     if (topics.length === 0) return [];
@@ -54,7 +56,9 @@ export async function verifyAgainstSnapshot(
       const expected = clamped ? row.target : o.offset;
       const got = actual.get(key) ?? null;
       const ok = got === expected;
-      let note: string | null = clamped ? `snapshot had ${o.offset ?? 'none'}; ${row.reason ?? 'clamped'}` : null;
+      let note: string | null = clamped
+        ? `snapshot had ${o.offset ?? 'none'}; ${row.reason ?? 'clamped'}`
+        : null;
       if (!ok && o.offset === null) {
         note =
           'committed after the snapshot was taken (it recorded none); kbackup cannot delete a commit: use kafka-consumer-groups.sh --delete-offsets';

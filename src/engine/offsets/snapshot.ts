@@ -16,7 +16,13 @@ import type { KafkaPort } from '../../core/ports/kafka-port.js';
 import { writeFileAtomic } from '../../storage/atomic.js';
 import { toFsError } from '../../storage/fs-errors.js';
 import { VERSION } from '../../version.js';
-import { describeGroupStates, fetchCommitted, loadBounds } from './cluster.js';
+import {
+  describeGroupStates,
+  fetchCommitted,
+  loadBounds,
+  type CommittedOffsets,
+  type GroupState,
+} from './cluster.js';
 
 export interface CaptureRequest {
   groups: readonly string[] | 'all';
@@ -43,12 +49,13 @@ export async function captureOffsetsSnapshot(port: KafkaPort, req: CaptureReques
           .map((g) => g.groupId)
           .sort()
       : [...new Set(req.groups)];
-  const states = groupIds.length > 0 ? await describeGroupStates(port, groupIds) : new Map();
+  const states =
+    groupIds.length > 0 ? await describeGroupStates(port, groupIds) : new Map<string, GroupState>();
   const committed = await mapWithConcurrency(groupIds, req.concurrency, (g) =>
     fetchCommitted(port, g, req.topics),
   );
   const perGroup = groupIds.map((groupId, i) => {
-    const c = committed[i] ?? { offsets: new Map(), metadata: new Map(), partitions: [] };
+    const c: CommittedOffsets = committed[i] ?? { offsets: new Map(), metadata: new Map(), partitions: [] };
     const partitions = new Map<string, { topic: string; partition: number }>();
     for (const p of [...c.partitions, ...(req.include?.get(groupId) ?? [])]) {
       partitions.set(partitionKey(p.topic, p.partition), p);

@@ -1,0 +1,161 @@
+import { KbackupError } from '../../core/errors.js';
+import { GapTracker } from '../../core/gaps.js';
+import type { BackupPlan, PartitionProgress, PlannedPartition } from '../../core/manifest/plan.js';
+import type { GapReason } from '../../core/manifest/schema.js';
+import type { KafkaPort, SkippedRange } from '../../core/ports/kafka-port.js';
+import { recordPayloadBytes } from '../../core/record.js';
+import type { Repository } from '../../storage/repository.js';
+import type { RunObserver } from '../observer.js';
+import { PartitionSegmentSink } from '../segment-sink.js';
+
+export interface PartitionRunOptions {
+  fetchMaxBytes: number;
+  signal?: AbortSignal;
+}
+
+export function emptyProgress(start: bigint): PartitionProgress {
+  return {
+    nextOffset: start,
+    done: false,
+    recordCount: 0,
+    payloadBytes: 0,
+    firstOffset: null,
+    lastOffset: null,
+    minTimestamp: null,
+    maxTimestamp: null,
+    gaps: [],
+    segments: [],
+  };
+}
+
+/**
+ * Reads one partition from `progress.nextOffset` up to the cut and streams it into segments. After every
+ * segment becomes durable, progress.json is rewritten, so that a crash loses at most the segment in flight
+ * and a resume continues from the last durable one. Gaps are recorded in offset order, interleaved with the
+ * records, so that the saved gaps always end below the saved position.
+ */
+export async function backupPartition(
+  kafka: KafkaPort,
+  repo: Repository,
+  plan: BackupPlan,
+  planned: PlannedPartition,
+  start: PartitionProgress,
+  options: PartitionRunOptions,
+  observer: RunObserver,
+): Promise<PartitionProgress> {
+  const { topic, partition, cutOffset } = planned;
+  const label = `${topic}-${partition}`;
+  const progress: PartitionProgress = { ...start, gaps: [...start.gaps], segments: [...start.segments] };
+  const gaps = new GapTracker();
+  gaps.gaps.push(...progress.gaps);
+  progress.gaps = gaps.gaps;
+  const save = async (): Promise<void> => {
+    await repo.writeProgress(plan.backupId, topic, partition, progress);
+  };
+  const dir = repo.partitionDir(plan.backupId, topic, partition);
+  await repo.ensureDir(dir);
+  const sink = new PartitionSegmentSink(
+    dir,
+    {
+      codec: plan.options.codec,
+      level: plan.options.compressionLevel ?? undefined,
+      segmentMaxBytes: plan.options.segmentMaxBytes,
+      segmentMaxRecords: plan.options.segmentMaxRecords,
+    },
+    async (segment) => {
+      progress.segments.push(segment);
+      progress.nextOffset = segment.lastOffset + 1n;
+      await save();
+    },
+  );
+  const reasonFor = (s: SkippedRange): GapReason =>
+    s.reason === 'missing' ? (planned.compacted ? 'compacted' : 'missing') : s.reason;
+  const addGap = (from: bigint, to: bigint, reason: GapReason): void => {
+    gaps.add(from, to < cutOffset ? to : cutOffset - 1n, reason);
+  };
+
+  let offset = progress.nextOffset;
+  let idleFetches = 0;
+  try {
+    while (offset < cutOffset) {
+      if (options.signal?.aborted) throw new KbackupError('INTERRUPTED', 'backup interrupted');
+      const result = await kafka.fetch({
+        topic,
+        partition,
+        offset,
+        isolation: plan.options.isolation,
+        maxBytes: options.fetchMaxBytes,
+      });
+      if (result.offsetOutOfRange) {
+        // Retention deleted records under the backup: record what was lost and continue from the new start.
+        if (result.logStartOffset > offset) {
+          addGap(offset, result.logStartOffset - 1n, 'retention');
+          observer.warn(`${label}: offsets ${offset}..${result.logStartOffset - 1n} were deleted by retention during the backup`);
+          offset = result.logStartOffset;
+          continue;
+        }
+        throw new KbackupError(
+          'KAFKA',
+          `${label}: offset ${offset} is beyond the partition end ${result.highWatermark} (log truncated?)`,
+          { hint: 'The partition was truncated (unclean leader election or deletion). Run the backup again.' },
+        );
+      }
+      let skipIndex = 0;
+      const flushSkipsBelow = (limit: bigint): void => {
+        for (; skipIndex < result.skipped.length; skipIndex++) {
+          const s = result.skipped[skipIndex] as SkippedRange;
+          if (s.from >= limit || s.from >= cutOffset) break;
+          addGap(s.from, s.to < limit ? s.to : limit - 1n, reasonFor(s));
+        }
+      };
+      let reachedCut = false;
+      for (const record of result.records) {
+        if (record.offset >= cutOffset) {
+          reachedCut = true;
+          break;
+        }
+        flushSkipsBelow(record.offset);
+        progress.recordCount++;
+        progress.payloadBytes += recordPayloadBytes(record);
+        progress.firstOffset ??= record.offset;
+        progress.lastOffset = record.offset;
+        if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp) progress.minTimestamp = record.timestamp;
+        if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp) progress.maxTimestamp = record.timestamp;
+        await sink.append(record);
+      }
+      flushSkipsBelow(cutOffset);
+      observer.progress?.(label, result.records.length, offset, cutOffset);
+      if (reachedCut || result.nextOffset >= cutOffset) break;
+      if (result.nextOffset <= offset) {
+        // No progress below the cut: the partition may have been truncated under us. Re-check, never spin.
+        idleFetches++;
+        if (idleFetches >= 5) {
+          const now = (await kafka.partitionOffsets(topic, [partition])).get(partition);
+          const end = plan.options.isolation === 'read_committed' ? now?.lastStableOffset : now?.highWatermark;
+          if (end !== undefined && end <= offset) {
+            observer.warn(`${label}: the partition ends at ${end}, below the cut ${cutOffset} read at start; backed up to ${offset}`);
+            break;
+          }
+          if (idleFetches >= 50) throw new KbackupError('KAFKA_RETRIABLE', `${label}: no progress fetching at offset ${offset}`);
+        }
+        continue;
+      }
+      idleFetches = 0;
+      offset = result.nextOffset;
+    }
+    await sink.close();
+  } catch (error) {
+    if (error instanceof KbackupError && error.code === 'INTERRUPTED') {
+      // A graceful stop keeps what was read: the open segment is finished and recorded before exiting.
+      await sink.close();
+    } else {
+      // On failure the segment being written is dropped; finished ones stay, listed in progress.json.
+      await sink.abort();
+    }
+    throw error;
+  }
+  progress.done = true;
+  progress.nextOffset = cutOffset;
+  await save();
+  return progress;
+}

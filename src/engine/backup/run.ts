@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { KbackupError } from '../../core/errors.js';
+import { mapWithConcurrency } from '../../core/concurrency.js';
+import type { BackupPlan, PartitionProgress } from '../../core/manifest/plan.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../../core/manifest/schema.js';
+import type { KafkaPort } from '../../core/ports/kafka-port.js';
+import { newBackupId, type Repository } from '../../storage/repository.js';
+import { VERSION } from '../../version.js';
+import type { RunObserver } from '../observer.js';
+import { backupPartition, emptyProgress } from './partition.js';
+import { commandKey, createPlan, type PlanRequest } from './plan.js';
+
+export interface BackupOptions extends Omit<PlanRequest, 'backupId'> {
+  /** Partitions read at the same time. */
+  concurrency: number;
+  fetchMaxBytes: number;
+  /** Id for a new backup (default: UTC time + random). */
+  backupId?: string;
+  /** Resume this interrupted backup. Without it, an interrupted backup of the same command is resumed. */
+  resume?: string;
+  signal?: AbortSignal;
+}
+
+export interface BackupOutcome {
+  manifest: Manifest;
+  resumed: boolean;
+}
+
+/**
+ * Takes a consistent cut of the selected topics into a new backup, or finishes an interrupted one. The
+ * plan (the cut, the options, the group offsets) is written before any data; each partition then streams
+ * into segments from its last durable position; the manifest is written last.
+ */
+export async function runBackup(
+  kafka: KafkaPort,
+  repo: Repository,
+  options: BackupOptions,
+  observer: RunObserver,
+): Promise<BackupOutcome> {
+  const clusterId = await kafka.clusterId();
+  let plan = await findPlanToResume(repo, clusterId, options);
+  const resumed = plan !== undefined;
+  if (plan) {
+    observer.warn(`resuming interrupted backup ${plan.backupId} (cut and options of its first run)`);
+  } else {
+    const backupId = options.backupId ?? newBackupId(new Date(), randomBytes(3).toString('hex'));
+    if (await repo.backupExists(backupId)) {
+      throw new KbackupError('USAGE', `backup ${backupId} already exists in ${repo.root}`, {
+        hint: 'Choose another --backup-id, or --resume it if it was interrupted.',
+      });
+    }
+    plan = await createPlan(kafka, { ...options, backupId }, observer);
+  }
+  const lock = await repo.lock(`backup-${plan.backupId}`, 'backup');
+  try {
+    if (!resumed) {
+      await repo.createBackupDir(plan.backupId);
+      await repo.writePlan(plan);
+    }
+    const current = plan;
+    const starts = await Promise.all(current.partitions.map((p) => startingPoint(repo, current, p, observer)));
+    observer.start?.({
+      backupId: current.backupId,
+      partitions: current.partitions.length,
+      totalOffsets: current.partitions.reduce((s, p) => s + Number(p.cutOffset - p.logStartOffset), 0),
+    });
+    const results = await mapWithConcurrency(current.partitions, options.concurrency, (planned, index) => {
+      const start = starts[index] as PartitionProgress;
+      if (start.done) return Promise.resolve(start);
+      return backupPartition(kafka, repo, current, planned, start, options, observer);
+    });
+    const manifest = buildManifest(current, results, observer);
+    await repo.writeManifest(manifest);
+    return { manifest, resumed };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function findPlanToResume(repo: Repository, clusterId: string, options: BackupOptions): Promise<BackupPlan | undefined> {
+  if (options.resume !== undefined) {
+    const id = options.resume;
+    if (await repo.isComplete(id)) {
+      throw new KbackupError('USAGE', `backup ${id} is already complete; there is nothing to resume`);
+    }
+    const plan = await repo.readPlan(id);
+    if (!plan) {
+      throw new KbackupError('BACKUP_NOT_FOUND', `backup ${id} has no plan.json in ${repo.root}; it cannot be resumed`, {
+        hint: 'It never started writing. Start a new backup instead.',
+      });
+    }
+    if (plan.clusterId !== clusterId) {
+      throw new KbackupError('USAGE', `backup ${id} was taken from cluster ${plan.clusterId}, but --bootstrap reaches cluster ${clusterId}`);
+    }
+    return plan;
+  }
+  if (options.backupId !== undefined) return undefined;
+  const key = commandKey(clusterId, { ...options, backupId: '' });
+  const incomplete = (await repo.listBackups()).filter((b) => b.status === 'incomplete').reverse();
+  for (const candidate of incomplete) {
+    const plan = await repo.readPlan(candidate.id).catch(() => undefined);
+    if (plan?.commandKey === key) return plan;
+  }
+  return undefined;
+}
+
+/** Where a partition continues: its saved progress, once the segments it lists are checked present. */
+async function startingPoint(
+  repo: Repository,
+  plan: BackupPlan,
+  planned: BackupPlan['partitions'][number],
+  observer: RunObserver,
+): Promise<PartitionProgress> {
+  const { topic, partition } = planned;
+  const saved = await repo.readProgress(plan.backupId, topic, partition);
+  let progress = saved ?? emptyProgress(planned.logStartOffset);
+  for (const segment of progress.segments) {
+    const size = await stat(repo.segmentPath(plan.backupId, topic, partition, segment.file)).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size !== segment.fileBytes) {
+      observer.warn(`${topic}-${partition}: segment ${segment.file} is missing or changed; reading the partition again from the start`);
+      progress = emptyProgress(planned.logStartOffset);
+      break;
+    }
+  }
+  await repo.removeUntracked(plan.backupId, topic, partition, new Set(progress.segments.map((s) => s.file)));
+  return progress;
+}
+
+function buildManifest(plan: BackupPlan, results: PartitionProgress[], observer: RunObserver): Manifest {
+  const partitions = plan.partitions.map((planned, i) => ({ planned, progress: results[i] as PartitionProgress }));
+  const all = partitions.map((p) => p.progress);
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    backupId: plan.backupId,
+    tool: { name: 'kbackup', version: VERSION },
+    source: { clusterId: plan.clusterId, bootstrap: plan.bootstrap },
+    startedAt: plan.startedAt,
+    completedAt: new Date().toISOString(),
+    options: plan.options,
+    topics: plan.topics.map((t) => ({
+      ...t,
+      partitions: partitions
+        .filter((p) => p.planned.topic === t.name)
+        .map(({ planned, progress }) => ({
+          partition: planned.partition,
+          logStartOffset: planned.logStartOffset,
+          highWatermark: planned.highWatermark,
+          lastStableOffset: planned.lastStableOffset,
+          startOffset: planned.logStartOffset,
+          cutOffset: planned.cutOffset,
+          firstOffset: progress.firstOffset,
+          lastOffset: progress.lastOffset,
+          recordCount: progress.recordCount,
+          payloadBytes: progress.payloadBytes,
+          minTimestamp: progress.minTimestamp,
+          maxTimestamp: progress.maxTimestamp,
+          gaps: progress.gaps,
+          segments: progress.segments,
+        })),
+    })),
+    consumerGroups: plan.consumerGroups,
+    warnings: [...new Set([...plan.warnings, ...observer.warnings().filter((w) => !w.startsWith('resuming '))])],
+    totals: {
+      records: all.reduce((s, p) => s + p.recordCount, 0),
+      payloadBytes: all.reduce((s, p) => s + p.payloadBytes, 0),
+      storedBytes: all.reduce((s, p) => s + p.segments.reduce((a, g) => a + g.fileBytes, 0), 0),
+      segments: all.reduce((s, p) => s + p.segments.length, 0),
+    },
+  };
+}
