@@ -1,6 +1,12 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { z } from 'zod';
-import { planSchema, progressSchema, type BackupPlan, type PartitionProgress } from '../core/manifest/plan.js';
+import { restoreStateSchema, type RestoreState } from '../core/restore-state.js';
+import {
+  planSchema,
+  progressSchema,
+  type BackupPlan,
+  type PartitionProgress,
+} from '../core/manifest/plan.js';
 import { join } from 'node:path';
 import { KbackupError } from '../core/errors.js';
 import { parseManifest, serializeManifest, stringifyWithBigInt } from '../core/manifest/json.js';
@@ -31,7 +37,10 @@ async function readValidated<T>(path: string, schema: z.ZodType<T>, what: string
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new KbackupError('MANIFEST_INVALID', `${what} file ${path} is invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
+    throw new KbackupError(
+      'MANIFEST_INVALID',
+      `${what} file ${path} is invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`,
+    );
   }
   return parsed.data;
 }
@@ -122,7 +131,10 @@ export class Repository {
   }
 
   async writePlan(plan: BackupPlan): Promise<void> {
-    await writeFileAtomic(join(this.backupDir(plan.backupId), PLAN_FILE), stringifyWithBigInt(planSchema.parse(plan)));
+    await writeFileAtomic(
+      join(this.backupDir(plan.backupId), PLAN_FILE),
+      stringifyWithBigInt(planSchema.parse(plan)),
+    );
   }
 
   /** The plan of a backup, or undefined when it has none (never started writing). */
@@ -134,8 +146,16 @@ export class Repository {
     return join(this.partitionDir(id, topic, partition), PROGRESS_FILE);
   }
 
-  async writeProgress(id: string, topic: string, partition: number, progress: PartitionProgress): Promise<void> {
-    await writeFileAtomic(this.progressPath(id, topic, partition), stringifyWithBigInt(progressSchema.parse(progress)));
+  async writeProgress(
+    id: string,
+    topic: string,
+    partition: number,
+    progress: PartitionProgress,
+  ): Promise<void> {
+    await writeFileAtomic(
+      this.progressPath(id, topic, partition),
+      stringifyWithBigInt(progressSchema.parse(progress)),
+    );
   }
 
   async readProgress(id: string, topic: string, partition: number): Promise<PartitionProgress | undefined> {
@@ -146,7 +166,12 @@ export class Repository {
    * Removes from a partition directory what a crash can leave behind and a resume must not trust: temp
    * files, and segments that finished after the last progress.json was written (they are fetched again).
    */
-  async removeUntracked(id: string, topic: string, partition: number, keep: ReadonlySet<string>): Promise<string[]> {
+  async removeUntracked(
+    id: string,
+    topic: string,
+    partition: number,
+    keep: ReadonlySet<string>,
+  ): Promise<string[]> {
     const dir = this.partitionDir(id, topic, partition);
     const entries = await readdir(dir).catch(() => [] as string[]);
     const removed: string[] = [];
@@ -239,6 +264,18 @@ export class Repository {
 
   restoreStatePath(restoreId: string): string {
     return join(this.root, 'restores', `${restoreId}.json`);
+  }
+
+  async readRestoreState(restoreId: string): Promise<RestoreState | undefined> {
+    return readValidated(this.restoreStatePath(restoreId), restoreStateSchema, 'restore state');
+  }
+
+  async writeRestoreState(state: RestoreState): Promise<void> {
+    await this.ensureDir(join(this.root, 'restores'));
+    await writeFileAtomic(
+      this.restoreStatePath(state.restoreId),
+      stringifyWithBigInt(restoreStateSchema.parse(state)),
+    );
   }
 }
 

@@ -6,7 +6,13 @@ import { CLI_ENTRY, runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { seededRandom } from '../support/data.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
-import { createTopic, produceRecords, readAllRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
+import {
+  createTopic,
+  produceRecords,
+  readAllRecords,
+  uniqueTopic,
+  type TestRecord,
+} from '../support/kafka-helpers.js';
 import { pollUntil } from '../support/wait.js';
 
 /**
@@ -44,7 +50,9 @@ describe('chaos: kbackup killed with SIGKILL mid-backup', () => {
     let count = 0;
     for (const id of backups) {
       for (let p = 0; p < PARTITIONS; p++) {
-        const files = await readdir(join(repo, 'backups', id, 'data', topic, String(p))).catch(() => [] as string[]);
+        const files = await readdir(join(repo, 'backups', id, 'data', topic, String(p))).catch(
+          () => [] as string[],
+        );
         count += files.filter((f) => f.endsWith('.kseg')).length;
       }
     }
@@ -55,17 +63,41 @@ describe('chaos: kbackup killed with SIGKILL mid-backup', () => {
     it(`resumes after SIGKILL (seed ${seed}) and loses or duplicates nothing`, async () => {
       const repo = tempRepo();
       // Small segments and fetches: many durable points to crash between.
-      const args = ['backup', '--bootstrap', cluster.bootstrap, '--topics', topic, '--repo', repo, '--segment-records', '2000', '--fetch-max-bytes', '64KiB', '--concurrency', '2'];
+      const args = [
+        'backup',
+        '--bootstrap',
+        cluster.bootstrap,
+        '--topics',
+        topic,
+        '--repo',
+        repo,
+        '--segment-records',
+        '2000',
+        '--fetch-max-bytes',
+        '64KiB',
+        '--concurrency',
+        '2',
+      ];
       const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: 'ignore' });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const exited = new Promise<void>((resolve) =>
+        child.once('exit', () => {
+          resolve();
+        }),
+      );
       const random = seededRandom(seed);
       const target = 1 + Math.floor(random() * 12);
-      await pollUntil(async () => (child.exitCode === null ? (await segmentsOnDisk(repo)) >= target : 'exited'), {
-        timeoutMs: 120_000,
-        intervalMs: 5,
-        description: `${target} durable segments`,
-      });
-      expect(child.exitCode, 'the backup finished before it could be killed; make the data set larger').toBeNull();
+      await pollUntil(
+        async () => (child.exitCode === null ? (await segmentsOnDisk(repo)) >= target : 'exited'),
+        {
+          timeoutMs: 120_000,
+          intervalMs: 5,
+          description: `${target} durable segments`,
+        },
+      );
+      expect(
+        child.exitCode,
+        'the backup finished before it could be killed; make the data set larger',
+      ).toBeNull();
       child.kill('SIGKILL');
       await exited;
 
@@ -73,14 +105,31 @@ describe('chaos: kbackup killed with SIGKILL mid-backup', () => {
       expect(listed.backups.map((b) => b.status)).toEqual(['incomplete']);
       expect((await runCli(['verify', '--repo', repo, '--backup', 'all'])).code).toBe(4);
 
-      const resumed = await runCliJson<{ backupId: string; resumed: boolean; totals: { records: number } }>(args);
+      const resumed = await runCliJson<{ backupId: string; resumed: boolean; totals: { records: number } }>(
+        args,
+      );
       expect(resumed.resumed).toBe(true);
       expect(resumed.totals.records).toBe(RECORDS);
-      expect((await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok).toBe(true);
+      expect(
+        (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
+      ).toBe(true);
 
       const restored = `${topic}-restored-${seed}`;
-      await runCliJson(['restore', '--repo', repo, '--backup', resumed.backupId, '--bootstrap', cluster.bootstrap, '--rename', `${topic}=${restored}`]);
-      const [source, copy] = await Promise.all([readAllRecords(cluster.bootstrap, topic), readAllRecords(cluster.bootstrap, restored)]);
+      await runCliJson([
+        'restore',
+        '--repo',
+        repo,
+        '--backup',
+        resumed.backupId,
+        '--bootstrap',
+        cluster.bootstrap,
+        '--rename',
+        `${topic}=${restored}`,
+      ]);
+      const [source, copy] = await Promise.all([
+        readAllRecords(cluster.bootstrap, topic),
+        readAllRecords(cluster.bootstrap, restored),
+      ]);
       expectSameRecords(copy, source, { compareOffsets: true });
     });
   }

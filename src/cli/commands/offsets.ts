@@ -87,7 +87,10 @@ function parseShift(text: string): bigint {
 }
 
 function outputMode(ctx: CommandContext, csv: boolean | undefined): 'json' | 'csv' | 'human' {
-  if (csv === true && ctx.json) throw new KbackupError('USAGE', '--csv and --json cannot be combined');
+  if (csv === true && ctx.json)
+    throw new KbackupError('USAGE', '--csv and --json cannot be combined', {
+      hint: 'Pick one output: --json for one document, --csv for a table of offsets.',
+    });
   return ctx.json ? 'json' : csv === true ? 'csv' : 'human';
 }
 
@@ -108,10 +111,13 @@ async function loadTarget(flags: TargetFlags): Promise<ResetTarget> {
       given.length === 0
         ? `choose a target: one of ${TARGET_FLAGS.map(([, f]) => f).join(', ')}`
         : `choose exactly one target, got ${given.join(' and ')}`,
+      { hint: 'e.g. --to-earliest, --to-datetime 2026-11-22T14:00:00Z, --shift-by -100' },
     );
   }
   if (flags.repo !== undefined && flags.fromBackup === undefined) {
-    throw new KbackupError('USAGE', '--repo is only used with --from-backup');
+    throw new KbackupError('USAGE', '--repo is only used with --from-backup', {
+      hint: 'e.g. --from-backup latest --repo /backups/kafka',
+    });
   }
   if (flags.toEarliest) return { kind: 'earliest' };
   if (flags.toLatest) return { kind: 'latest' };
@@ -122,7 +128,9 @@ async function loadTarget(flags: TargetFlags): Promise<ResetTarget> {
   if (flags.shiftBy !== undefined) return { kind: 'shift', by: parseShift(flags.shiftBy) };
   if (flags.fromSnapshot !== undefined) return loadSnapshotTarget(flags.fromSnapshot);
   if (flags.repo === undefined) {
-    throw new KbackupError('USAGE', '--from-backup needs --repo DIR (the repository holding the backup)');
+    throw new KbackupError('USAGE', '--from-backup needs --repo DIR (the repository holding the backup)', {
+      hint: 'e.g. --from-backup latest --repo /backups/kafka',
+    });
   }
   return loadBackupTarget(flags.repo, flags.fromBackup ?? 'latest', resolveBackupId);
 }
@@ -145,7 +153,9 @@ function printPlan(ctx: CommandContext, mode: string, command: string, plan: Res
     ctx.print(planCsv(plan.rows));
   } else {
     const heading = `DRY RUN: ${command} of ${plan.groups.map((g) => g.groupId).join(', ')} to ${describeTarget(plan.target)}; nothing is committed`;
-    ctx.print(dryRunText(heading, plan, warnings, render));
+    ctx.print(
+      dryRunText(heading, plan, warnings, render, command === 'offsets rollback' ? 'Re-run without --dry-run to apply.' : undefined),
+    );
   }
   return exitCode;
 }
@@ -212,7 +222,7 @@ async function executePlan(
         totals,
         ...(verify ? { verify } : {}),
         warnings,
-        undo: undo(result.snapshotPath),
+        undo: result.snapshotPath === null ? null : undo(result.snapshotPath),
       },
       render,
     ),
@@ -223,7 +233,9 @@ async function executePlan(
 async function snapshotCommand(ctx: CommandContext, flags: SnapshotFlags): Promise<number> {
   const mode = outputMode(ctx, flags.csv);
   if ((flags.allGroups === true) === flags.group.length > 0) {
-    throw new KbackupError('USAGE', 'pass either --group G (repeatable) or --all-groups');
+    throw new KbackupError('USAGE', 'pass either --group G (repeatable) or --all-groups', {
+      hint: 'e.g. --group orders-service --group billing, or --all-groups',
+    });
   }
   const topics = splitList(flags.topics);
   const concurrency = parseIntFlag('--concurrency', flags.concurrency, 1, 64);
@@ -250,16 +262,25 @@ async function snapshotCommand(ctx: CommandContext, flags: SnapshotFlags): Promi
 async function resetCommand(ctx: CommandContext, flags: ResetFlags): Promise<number> {
   const mode = outputMode(ctx, flags.csv);
   if (flags.dryRun && flags.execute)
-    throw new KbackupError('USAGE', '--dry-run and --execute exclude each other');
-  if (flags.group.length === 0) throw new KbackupError('USAGE', '--group is required (repeatable)');
+    throw new KbackupError('USAGE', '--dry-run and --execute exclude each other', {
+      hint: 'Without either, the plan is printed and nothing changes; add --execute to apply it.',
+    });
+  if (flags.group.length === 0)
+    throw new KbackupError('USAGE', '--group is required (repeatable)', {
+      hint: 'e.g. --group orders-service',
+    });
   const topics = splitList(flags.topics);
   if (topics.length > 0 && flags.allTopics) {
-    throw new KbackupError('USAGE', '--topics and --all-topics exclude each other');
+    throw new KbackupError('USAGE', '--topics and --all-topics exclude each other', {
+      hint: '--topics resets every partition of the named topics; --all-topics every partition the group has committed.',
+    });
   }
   const concurrency = parseIntFlag('--concurrency', flags.concurrency, 1, 64);
   const target = await loadTarget(flags);
   if (topics.length === 0 && !flags.allTopics && target.kind !== 'snapshot' && target.kind !== 'backup') {
-    throw new KbackupError('USAGE', 'say which partitions to reset: --topics t1,t2 or --all-topics');
+    throw new KbackupError('USAGE', 'say which partitions to reset: --topics t1,t2 or --all-topics', {
+      hint: '--topics resets every partition of the named topics; --all-topics every partition the group has committed.',
+    });
   }
   const { port, bootstrap } = ctx.kafka('--bootstrap', flags.bootstrap);
   try {

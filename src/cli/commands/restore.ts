@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KbackupError } from '../../core/errors.js';
 import type { RestoreWindow } from '../../core/restore-plan.js';
-import { runRestore } from '../../engine/restore.js';
+import { runRestore } from '../../engine/restore/run.js';
 import { Repository } from '../../storage/repository.js';
 import type { CommandContext } from '../context.js';
 import {
@@ -180,6 +180,12 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
       );
     } else {
       const created = result.createdTopics.length > 0 ? `; created ${result.createdTopics.join(', ')}` : '';
+      if (result.mode === 'already-complete')
+        ctx.print(`restore ${result.restoreId} had already completed: nothing was written`);
+      if (result.mode === 'resumed')
+        ctx.print(
+          `resumed restore ${result.restoreId}: records already in the target were not written again`,
+        );
       ctx.print(
         `restore of ${backupId} complete: ${result.totals.records.toLocaleString()} records, ${formatBytes(result.totals.payloadBytes)} in ${formatDuration(durationMs)}${created}`,
       );

@@ -67,6 +67,7 @@ export function dryRunText(
   plan: { groups: readonly GroupLine[]; rows: readonly PlannedPartition[]; totals: PlanTotals },
   warnings: readonly string[],
   layout: (t: TableData) => string,
+  howToApply = 'Re-run with --execute to apply.',
 ): string {
   const lines = [heading];
   if (plan.rows.length > 0) lines.push(layout(planTable(plan.rows)));
@@ -77,7 +78,7 @@ export function dryRunText(
     );
   }
   for (const w of warnings) lines.push(`warning: ${w}`);
-  lines.push('Nothing was changed. Re-run with --execute to apply.');
+  lines.push(`Nothing was changed. ${howToApply}`);
   return lines.join('\n');
 }
 
@@ -92,7 +93,8 @@ export interface ExecutedReport {
     mismatches: readonly { group: string; topic: string; partition: number; note: string | null }[];
   };
   warnings: readonly string[];
-  undo: string;
+  /** How to roll back; null when nothing was changed (no snapshot taken). */
+  undo: string | null;
 }
 
 /** The human report after --execute: result table, totals, verify differences and how to undo. */
@@ -113,7 +115,7 @@ export function executedText(report: ExecutedReport, layout: (t: TableData) => s
     }
   }
   for (const w of report.warnings) lines.push(`warning: ${w}`);
-  lines.push(report.undo);
+  lines.push(report.undo ?? 'nothing to change: no offsets committed, no snapshot taken');
   return lines.join('\n');
 }
 

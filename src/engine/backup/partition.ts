@@ -90,14 +90,18 @@ export async function backupPartition(
         // Retention deleted records under the backup: record what was lost and continue from the new start.
         if (result.logStartOffset > offset) {
           addGap(offset, result.logStartOffset - 1n, 'retention');
-          observer.warn(`${label}: offsets ${offset}..${result.logStartOffset - 1n} were deleted by retention during the backup`);
+          observer.warn(
+            `${label}: offsets ${offset}..${result.logStartOffset - 1n} were deleted by retention during the backup`,
+          );
           offset = result.logStartOffset;
           continue;
         }
         throw new KbackupError(
           'KAFKA',
           `${label}: offset ${offset} is beyond the partition end ${result.highWatermark} (log truncated?)`,
-          { hint: 'The partition was truncated (unclean leader election or deletion). Run the backup again.' },
+          {
+            hint: 'The partition was truncated (unclean leader election or deletion). Run the backup again.',
+          },
         );
       }
       let skipIndex = 0;
@@ -119,8 +123,10 @@ export async function backupPartition(
         progress.payloadBytes += recordPayloadBytes(record);
         progress.firstOffset ??= record.offset;
         progress.lastOffset = record.offset;
-        if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp) progress.minTimestamp = record.timestamp;
-        if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp) progress.maxTimestamp = record.timestamp;
+        if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp)
+          progress.minTimestamp = record.timestamp;
+        if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp)
+          progress.maxTimestamp = record.timestamp;
         await sink.append(record);
       }
       flushSkipsBelow(cutOffset);
@@ -131,12 +137,16 @@ export async function backupPartition(
         idleFetches++;
         if (idleFetches >= 5) {
           const now = (await kafka.partitionOffsets(topic, [partition])).get(partition);
-          const end = plan.options.isolation === 'read_committed' ? now?.lastStableOffset : now?.highWatermark;
+          const end =
+            plan.options.isolation === 'read_committed' ? now?.lastStableOffset : now?.highWatermark;
           if (end !== undefined && end <= offset) {
-            observer.warn(`${label}: the partition ends at ${end}, below the cut ${cutOffset} read at start; backed up to ${offset}`);
+            observer.warn(
+              `${label}: the partition ends at ${end}, below the cut ${cutOffset} read at start; backed up to ${offset}`,
+            );
             break;
           }
-          if (idleFetches >= 50) throw new KbackupError('KAFKA_RETRIABLE', `${label}: no progress fetching at offset ${offset}`);
+          if (idleFetches >= 50)
+            throw new KbackupError('KAFKA_RETRIABLE', `${label}: no progress fetching at offset ${offset}`);
         }
         continue;
       }

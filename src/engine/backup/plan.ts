@@ -36,7 +36,11 @@ export function commandKey(clusterId: string, request: PlanRequest): string {
  * Offsets are read once, here: last stable offsets under read_committed, high watermarks otherwise. The
  * consumer-group offsets are read right after, so that they describe the same moment.
  */
-export async function createPlan(kafka: KafkaPort, request: PlanRequest, observer: RunObserver): Promise<BackupPlan> {
+export async function createPlan(
+  kafka: KafkaPort,
+  request: PlanRequest,
+  observer: RunObserver,
+): Promise<BackupPlan> {
   const startedAt = new Date().toISOString();
   const clusterId = await kafka.clusterId();
   const available = await kafka.listTopics({ includeInternal: true });

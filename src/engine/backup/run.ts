@@ -59,7 +59,9 @@ export async function runBackup(
       await repo.writePlan(plan);
     }
     const current = plan;
-    const starts = await Promise.all(current.partitions.map((p) => startingPoint(repo, current, p, observer)));
+    const starts = await Promise.all(
+      current.partitions.map((p) => startingPoint(repo, current, p, observer)),
+    );
     observer.start?.({
       backupId: current.backupId,
       partitions: current.partitions.length,
@@ -78,7 +80,11 @@ export async function runBackup(
   }
 }
 
-async function findPlanToResume(repo: Repository, clusterId: string, options: BackupOptions): Promise<BackupPlan | undefined> {
+async function findPlanToResume(
+  repo: Repository,
+  clusterId: string,
+  options: BackupOptions,
+): Promise<BackupPlan | undefined> {
   if (options.resume !== undefined) {
     const id = options.resume;
     if (await repo.isComplete(id)) {
@@ -86,12 +92,19 @@ async function findPlanToResume(repo: Repository, clusterId: string, options: Ba
     }
     const plan = await repo.readPlan(id);
     if (!plan) {
-      throw new KbackupError('BACKUP_NOT_FOUND', `backup ${id} has no plan.json in ${repo.root}; it cannot be resumed`, {
-        hint: 'It never started writing. Start a new backup instead.',
-      });
+      throw new KbackupError(
+        'BACKUP_NOT_FOUND',
+        `backup ${id} has no plan.json in ${repo.root}; it cannot be resumed`,
+        {
+          hint: 'It never started writing. Start a new backup instead.',
+        },
+      );
     }
     if (plan.clusterId !== clusterId) {
-      throw new KbackupError('USAGE', `backup ${id} was taken from cluster ${plan.clusterId}, but --bootstrap reaches cluster ${clusterId}`);
+      throw new KbackupError(
+        'USAGE',
+        `backup ${id} was taken from cluster ${plan.clusterId}, but --bootstrap reaches cluster ${clusterId}`,
+      );
     }
     return plan;
   }
@@ -121,7 +134,9 @@ async function startingPoint(
       () => -1,
     );
     if (size !== segment.fileBytes) {
-      observer.warn(`${topic}-${partition}: segment ${segment.file} is missing or changed; reading the partition again from the start`);
+      observer.warn(
+        `${topic}-${partition}: segment ${segment.file} is missing or changed; reading the partition again from the start`,
+      );
       progress = emptyProgress(planned.logStartOffset);
       break;
     }
@@ -131,7 +146,10 @@ async function startingPoint(
 }
 
 function buildManifest(plan: BackupPlan, results: PartitionProgress[], observer: RunObserver): Manifest {
-  const partitions = plan.partitions.map((planned, i) => ({ planned, progress: results[i] as PartitionProgress }));
+  const partitions = plan.partitions.map((planned, i) => ({
+    planned,
+    progress: results[i] as PartitionProgress,
+  }));
   const all = partitions.map((p) => p.progress);
   return {
     format: MANIFEST_FORMAT,
@@ -164,7 +182,9 @@ function buildManifest(plan: BackupPlan, results: PartitionProgress[], observer:
         })),
     })),
     consumerGroups: plan.consumerGroups,
-    warnings: [...new Set([...plan.warnings, ...observer.warnings().filter((w) => !w.startsWith('resuming '))])],
+    warnings: [
+      ...new Set([...plan.warnings, ...observer.warnings().filter((w) => !w.startsWith('resuming '))]),
+    ],
     totals: {
       records: all.reduce((s, p) => s + p.recordCount, 0),
       payloadBytes: all.reduce((s, p) => s + p.payloadBytes, 0),

@@ -26,7 +26,8 @@ export interface ExecuteOptions {
 }
 
 export interface ExecuteResult {
-  snapshotPath: string;
+  /** The saved offsets from before the run; null when the plan changed nothing (no snapshot taken). */
+  snapshotPath: string | null;
   applied: AppliedPartition[];
   totals: ApplyTotals;
   /** Rollback --verify: every snapshot partition compared with what the cluster holds afterwards. */
@@ -47,19 +48,25 @@ export async function executeOffsetPlan(
 ): Promise<ExecuteResult> {
   assertGroupsInactive(plan.groups);
   const groupIds = plan.groups.map((g) => g.groupId);
-  const before = await captureOffsetsSnapshot(port, {
-    groups: groupIds,
-    topics: [...new Set(plan.rows.map((r) => r.topic))],
-    include: new Map(plan.groups.map((g) => [g.groupId, g.rows])),
-    reason: options.reason,
-    bootstrap: options.bootstrap,
-    concurrency: options.concurrency,
-  });
-  // Written before the first commit, so that the way back exists even if this run dies half-way.
-  const snapshotPath = await writeSnapshotFile(options.snapshotOut ?? defaultSnapshotPath(groupIds), before, {
-    overwrite: false,
-  });
-  options.onSnapshot?.(snapshotPath);
+  let snapshotPath: string | null = null;
+  // Nothing to move, nothing to roll back: idempotent re-runs do not litter the directory with snapshots.
+  // (Re-validation can only move an unchanged row whose offset fell out of the log, which no rollback could
+  // restore anyway.)
+  if (plan.totals.changed > 0) {
+    const before = await captureOffsetsSnapshot(port, {
+      groups: groupIds,
+      topics: [...new Set(plan.rows.map((r) => r.topic))],
+      include: new Map(plan.groups.map((g) => [g.groupId, g.rows])),
+      reason: options.reason,
+      bootstrap: options.bootstrap,
+      concurrency: options.concurrency,
+    });
+    // Written before the first commit, so that the way back exists even if this run dies half-way.
+    snapshotPath = await writeSnapshotFile(options.snapshotOut ?? defaultSnapshotPath(groupIds), before, {
+      overwrite: false,
+    });
+    options.onSnapshot?.(snapshotPath);
+  }
   const applied = await applyOffsetReset(port, plan, {
     concurrency: options.concurrency,
     verify: options.verify && !options.rollbackOf,

@@ -54,7 +54,9 @@ export async function planOffsetReset(port: KafkaPort, req: ResetRequest): Promi
   const { target } = req;
   const fromSource = target.kind === 'snapshot' || target.kind === 'backup';
   if (!req.topics && !req.allTopics && !fromSource) {
-    throw new KbackupError('USAGE', 'say which partitions to reset: --topics t1,t2 or --all-topics');
+    throw new KbackupError('USAGE', 'say which partitions to reset: --topics t1,t2 or --all-topics', {
+      hint: 'Only snapshot and backup targets know their partitions on their own.',
+    });
   }
   if (fromSource) {
     const missing = req.groups.filter((g) => !target.groups.has(g));

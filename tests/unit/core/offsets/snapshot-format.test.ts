@@ -103,15 +103,8 @@ describe('offsets snapshot format', () => {
     const g = snapshot.groups[0];
     if (!g) throw new Error('fixture');
     const dupPartition = { ...snapshot, groups: [{ ...g, offsets: [g.offsets[0], g.offsets[0]] }] };
-    expect(
-      configError(
-        JSON.stringify(dupPartition, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
-      ).message,
-    ).toMatch(/duplicate partition orders-0/);
+    expect(configError(toJson(dupPartition)).message).toMatch(/duplicate partition orders-0/);
     const dupGroup = { ...snapshot, groups: [g, g] };
-    expect(
-      configError(JSON.stringify(dupGroup, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
-        .message,
-    ).toMatch(/duplicate group g1/);
+    expect(configError(toJson(dupGroup)).message).toMatch(/duplicate group g1/);
   });
 });
