@@ -154,7 +154,13 @@ function printPlan(ctx: CommandContext, mode: string, command: string, plan: Res
   } else {
     const heading = `DRY RUN: ${command} of ${plan.groups.map((g) => g.groupId).join(', ')} to ${describeTarget(plan.target)}; nothing is committed`;
     ctx.print(
-      dryRunText(heading, plan, warnings, render, command === 'offsets rollback' ? 'Re-run without --dry-run to apply.' : undefined),
+      dryRunText(
+        heading,
+        plan,
+        warnings,
+        render,
+        command === 'offsets rollback' ? 'Re-run without --dry-run to apply.' : undefined,
+      ),
     );
   }
   return exitCode;

@@ -74,7 +74,7 @@ export function dryRunText(
   lines.push(planSummary(plan.totals));
   for (const g of plan.groups.filter((x) => x.active)) {
     lines.push(
-      `warning: group ${g.groupId} is active (${g.state}, ${g.memberCount} member(s)): --execute will refuse it until its consumers are stopped`,
+      `warning: group ${g.groupId} is active (${g.state}, ${g.memberCount} member(s)): applying will be refused until its consumers are stopped`,
     );
   }
   for (const w of warnings) lines.push(`warning: ${w}`);
