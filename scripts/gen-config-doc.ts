@@ -7,7 +7,16 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const cli = resolve(import.meta.dirname, '../dist/cli/main.js');
-export const COMMANDS = ['backup', 'restore', 'verify', 'list', 'describe'];
+export const COMMANDS: string[][] = [
+  ['backup'],
+  ['restore'],
+  ['verify'],
+  ['list'],
+  ['describe'],
+  ['offsets', 'snapshot'],
+  ['offsets', 'reset'],
+  ['offsets', 'rollback'],
+];
 
 export function helpOf(args: string[]): string {
   return execFileSync(process.execPath, [cli, ...args], {
@@ -32,7 +41,7 @@ export function renderConfigDoc(): string {
     '```',
   ];
   for (const command of COMMANDS) {
-    parts.push('', `## kbackup ${command}`, '', '```', helpOf([command, '--help']).trimEnd(), '```');
+    parts.push('', `## kbackup ${command.join(' ')}`, '', '```', helpOf([...command, '--help']).trimEnd(), '```');
   }
   return parts.join('\n') + '\n';
 }

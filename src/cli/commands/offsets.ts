@@ -8,6 +8,7 @@ import { describeTarget, type ResetTarget } from '../../core/offsets/target.js';
 import type { KafkaPort } from '../../core/ports/kafka-port.js';
 import { executeOffsetPlan, type ExecuteOptions } from '../../engine/offsets/execute.js';
 import { planJson, planOffsetReset, type ResetPlan } from '../../engine/offsets/reset.js';
+import { completeSnapshotGroups } from '../../engine/offsets/rollback.js';
 import { loadBackupTarget, loadSnapshotTarget } from '../../engine/offsets/targets.js';
 import {
   captureOffsetsSnapshot,
@@ -79,18 +80,20 @@ function parseShift(text: string): bigint {
   const t = text.trim();
   const value = /^-?\d{1,19}$/.test(t) ? BigInt(t) : undefined;
   if (value === undefined || value < -(2n ** 63n) || value > 2n ** 63n - 1n) {
-    throw new KbackupError('USAGE', `--shift-by must be an int64 (negative moves back), got "${text}"`, {
-      hint: 'e.g. --shift-by -100 or --shift-by=-100',
-    });
+    throw usage(
+      `--shift-by must be an int64 (negative moves back), got "${text}"`,
+      'e.g. --shift-by -100 or --shift-by=-100',
+    );
   }
   return value;
 }
 
 function outputMode(ctx: CommandContext, csv: boolean | undefined): 'json' | 'csv' | 'human' {
   if (csv === true && ctx.json)
-    throw new KbackupError('USAGE', '--csv and --json cannot be combined', {
-      hint: 'Pick one output: --json for one document, --csv for a table of offsets.',
-    });
+    throw usage(
+      '--csv and --json cannot be combined',
+      'Pick one output: --json for one document, --csv for a table of offsets.',
+    );
   return ctx.json ? 'json' : csv === true ? 'csv' : 'human';
 }
 
@@ -101,6 +104,8 @@ function notice(ctx: CommandContext, mode: string, text: string): void {
 }
 
 const render = (t: TableData): string => table(t.headers, t.rows);
+
+const usage = (message: string, hint: string): KbackupError => new KbackupError('USAGE', message, { hint });
 
 /** Checks the target flags (exactly one) and loads a snapshot or backup target; no Kafka needed. */
 async function loadTarget(flags: TargetFlags): Promise<ResetTarget> {
@@ -115,9 +120,7 @@ async function loadTarget(flags: TargetFlags): Promise<ResetTarget> {
     );
   }
   if (flags.repo !== undefined && flags.fromBackup === undefined) {
-    throw new KbackupError('USAGE', '--repo is only used with --from-backup', {
-      hint: 'e.g. --from-backup latest --repo /backups/kafka',
-    });
+    throw usage('--repo is only used with --from-backup', 'e.g. --from-backup latest --repo /backups/kafka');
   }
   if (flags.toEarliest) return { kind: 'earliest' };
   if (flags.toLatest) return { kind: 'latest' };
@@ -128,15 +131,16 @@ async function loadTarget(flags: TargetFlags): Promise<ResetTarget> {
   if (flags.shiftBy !== undefined) return { kind: 'shift', by: parseShift(flags.shiftBy) };
   if (flags.fromSnapshot !== undefined) return loadSnapshotTarget(flags.fromSnapshot);
   if (flags.repo === undefined) {
-    throw new KbackupError('USAGE', '--from-backup needs --repo DIR (the repository holding the backup)', {
-      hint: 'e.g. --from-backup latest --repo /backups/kafka',
-    });
+    throw usage(
+      '--from-backup needs --repo DIR (the repository holding the backup)',
+      'e.g. --from-backup latest --repo /backups/kafka',
+    );
   }
   return loadBackupTarget(flags.repo, flags.fromBackup ?? 'latest', resolveBackupId);
 }
 
 /** Prints a plan that is not applied (dry run); exit 3 when some partition has no computable target. */
-function printPlan(ctx: CommandContext, mode: string, command: string, plan: ResetPlan, warnings: string[]) {
+function printPlan(ctx: CommandContext, mode: string, command: string, plan: ResetPlan) {
   const exitCode = plan.totals.error > 0 ? ExitCode.Partial : ExitCode.Ok;
   if (mode === 'json') {
     ctx.printJson({
@@ -146,7 +150,7 @@ function printPlan(ctx: CommandContext, mode: string, command: string, plan: Res
       ...planJson(plan),
       partitions: plan.rows,
       totals: plan.totals,
-      warnings,
+      warnings: plan.warnings,
       exitCode,
     });
   } else if (mode === 'csv') {
@@ -157,7 +161,7 @@ function printPlan(ctx: CommandContext, mode: string, command: string, plan: Res
       dryRunText(
         heading,
         plan,
-        warnings,
+        plan.warnings,
         render,
         command === 'offsets rollback' ? 'Re-run without --dry-run to apply.' : undefined,
       ),
@@ -174,7 +178,6 @@ async function executePlan(
   plan: ResetPlan,
   command: string,
   options: Omit<ExecuteOptions, 'onSnapshot' | 'signal'>,
-  warnings: string[],
 ): Promise<number> {
   const undo = (path: string): string =>
     `undo with: kbackup offsets rollback --bootstrap ${options.bootstrap} --snapshot ${path}`;
@@ -208,7 +211,7 @@ async function executePlan(
       partitions: result.applied,
       totals,
       ...(options.verify ? { verify: { ok: verifyFailures === 0, checks: result.checks } } : {}),
-      warnings,
+      warnings: plan.warnings,
       exitCode,
     });
     return exitCode;
@@ -227,7 +230,7 @@ async function executePlan(
         applied: result.applied,
         totals,
         ...(verify ? { verify } : {}),
-        warnings,
+        warnings: plan.warnings,
         undo: result.snapshotPath === null ? null : undo(result.snapshotPath),
       },
       render,
@@ -239,9 +242,10 @@ async function executePlan(
 async function snapshotCommand(ctx: CommandContext, flags: SnapshotFlags): Promise<number> {
   const mode = outputMode(ctx, flags.csv);
   if ((flags.allGroups === true) === flags.group.length > 0) {
-    throw new KbackupError('USAGE', 'pass either --group G (repeatable) or --all-groups', {
-      hint: 'e.g. --group orders-service --group billing, or --all-groups',
-    });
+    throw usage(
+      'pass either --group G (repeatable) or --all-groups',
+      'e.g. --group orders-service --group billing, or --all-groups',
+    );
   }
   const topics = splitList(flags.topics);
   const concurrency = parseIntFlag('--concurrency', flags.concurrency, 1, 64);
@@ -268,37 +272,23 @@ async function snapshotCommand(ctx: CommandContext, flags: SnapshotFlags): Promi
 async function resetCommand(ctx: CommandContext, flags: ResetFlags): Promise<number> {
   const mode = outputMode(ctx, flags.csv);
   if (flags.dryRun && flags.execute)
-    throw new KbackupError('USAGE', '--dry-run and --execute exclude each other', {
-      hint: 'Without either, the plan is printed and nothing changes; add --execute to apply it.',
-    });
+    throw usage(
+      '--dry-run and --execute exclude each other',
+      'Without either, the plan is printed and nothing changes; add --execute to apply it.',
+    );
   if (flags.group.length === 0)
-    throw new KbackupError('USAGE', '--group is required (repeatable)', {
-      hint: 'e.g. --group orders-service',
-    });
+    throw usage('--group is required (repeatable)', 'e.g. --group orders-service');
   const topics = splitList(flags.topics);
   if (topics.length > 0 && flags.allTopics) {
-    throw new KbackupError('USAGE', '--topics and --all-topics exclude each other', {
-      hint: '--topics resets every partition of the named topics; --all-topics every partition the group has committed.',
-    });
+    throw usage(
+      '--topics and --all-topics exclude each other',
+      '--topics resets every partition of the named topics; --all-topics every partition the group has committed.',
+    );
   }
   const concurrency = parseIntFlag('--concurrency', flags.concurrency, 1, 64);
   const target = await loadTarget(flags);
-  if (topics.length === 0 && !flags.allTopics && target.kind !== 'snapshot' && target.kind !== 'backup') {
-    throw new KbackupError('USAGE', 'say which partitions to reset: --topics t1,t2 or --all-topics', {
-      hint: '--topics resets every partition of the named topics; --all-topics every partition the group has committed.',
-    });
-  }
   const { port, bootstrap } = ctx.kafka('--bootstrap', flags.bootstrap);
   try {
-    const warnings: string[] = [];
-    if (target.kind === 'snapshot' || target.kind === 'backup') {
-      const clusterId = await port.clusterId();
-      if (clusterId !== target.clusterId) {
-        warnings.push(
-          `the ${target.kind} was taken on cluster ${target.clusterId}, this is ${clusterId}: offsets are applied as recorded (after a restore, use \`kbackup restore --consumer-groups\`, which translates them)`,
-        );
-      }
-    }
     const plan = await planOffsetReset(port, {
       groups: flags.group,
       ...(topics.length > 0 ? { topics } : {}),
@@ -306,22 +296,14 @@ async function resetCommand(ctx: CommandContext, flags: ResetFlags): Promise<num
       target,
       concurrency,
     });
-    if (flags.execute !== true) return printPlan(ctx, mode, 'offsets reset', plan, warnings);
-    return await executePlan(
-      ctx,
-      mode,
-      port,
-      plan,
-      'offsets reset',
-      {
-        bootstrap,
-        concurrency,
-        snapshotOut: flags.snapshotOut,
-        verify: flags.verify === true,
-        reason: 'before-reset',
-      },
-      warnings,
-    );
+    if (flags.execute !== true) return printPlan(ctx, mode, 'offsets reset', plan);
+    return await executePlan(ctx, mode, port, plan, 'offsets reset', {
+      bootstrap,
+      concurrency,
+      snapshotOut: flags.snapshotOut,
+      verify: flags.verify === true,
+      reason: 'before-reset',
+    });
   } finally {
     await port.close();
   }
@@ -334,11 +316,12 @@ async function rollbackCommand(ctx: CommandContext, flags: RollbackFlags): Promi
   const known = new Set(snapshot.groups.map((g) => g.groupId));
   const unknown = flags.group.filter((g) => !known.has(g));
   if (unknown.length > 0) {
-    throw new KbackupError('USAGE', `snapshot ${flags.snapshot} has no group(s) ${unknown.join(', ')}`, {
-      hint: `It has: ${[...known].join(', ') || '(no groups)'}.`,
-    });
+    throw usage(
+      `snapshot ${flags.snapshot} has no group(s) ${unknown.join(', ')}`,
+      `It has: ${[...known].join(', ') || '(no groups)'}.`,
+    );
   }
-  const groups = snapshot.groups.filter((g) => flags.group.length === 0 || flags.group.includes(g.groupId));
+  const selected = snapshot.groups.filter((g) => flags.group.length === 0 || flags.group.includes(g.groupId));
   const { port, bootstrap } = ctx.kafka('--bootstrap', flags.bootstrap);
   try {
     const clusterId = await port.clusterId();
@@ -351,29 +334,27 @@ async function rollbackCommand(ctx: CommandContext, flags: RollbackFlags): Promi
         },
       );
     }
+    const groups = await completeSnapshotGroups(port, selected, snapshot.topics, concurrency);
     const plan = await planOffsetReset(port, {
       groups: groups.map((g) => g.groupId),
       allTopics: false,
-      target: { kind: 'snapshot', path: flags.snapshot, clusterId, groups: snapshotSources(snapshot) },
+      target: {
+        kind: 'snapshot',
+        path: flags.snapshot,
+        clusterId,
+        groups: snapshotSources({ ...snapshot, groups }),
+      },
       concurrency,
     });
-    if (flags.dryRun === true) return printPlan(ctx, mode, 'offsets rollback', plan, []);
-    return await executePlan(
-      ctx,
-      mode,
-      port,
-      plan,
-      'offsets rollback',
-      {
-        bootstrap,
-        concurrency,
-        snapshotOut: flags.snapshotOut,
-        verify: flags.verify === true,
-        reason: 'before-rollback',
-        rollbackOf: groups,
-      },
-      [],
-    );
+    if (flags.dryRun === true) return printPlan(ctx, mode, 'offsets rollback', plan);
+    return await executePlan(ctx, mode, port, plan, 'offsets rollback', {
+      bootstrap,
+      concurrency,
+      snapshotOut: flags.snapshotOut,
+      verify: flags.verify === true,
+      reason: 'before-rollback',
+      rollbackOf: groups,
+    });
   } finally {
     await port.close();
   }

@@ -1,4 +1,5 @@
 import { mapWithConcurrency } from '../../core/concurrency.js';
+import { KbackupError } from '../../core/errors.js';
 import type { PartitionBounds } from '../../core/offsets/planner.js';
 import { partitionKey } from '../../core/offsets/target.js';
 import type { KafkaPort } from '../../core/ports/kafka-port.js';
@@ -63,7 +64,17 @@ export async function topicPartitions(
   port: KafkaPort,
   topics: readonly string[],
 ): Promise<Map<string, number[]>> {
-  const described = await port.describeTopics([...new Set(topics)]);
+  const wanted = [...new Set(topics)];
+  if (wanted.length === 0) return new Map();
+  // Checked against the topic list first: a metadata request for a missing topic fails less clearly.
+  const existing = new Set(await port.listTopics({ includeInternal: true }));
+  const missing = wanted.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    throw new KbackupError('TOPIC_NOT_FOUND', `topic(s) not found on the cluster: ${missing.join(', ')}`, {
+      hint: 'Check the names passed to --topics (exact names, comma-separated).',
+    });
+  }
+  const described = await port.describeTopics(wanted);
   return new Map(described.map((t) => [t.name, t.partitions]));
 }
 
@@ -103,7 +114,9 @@ export async function loadBounds(
   if (wanted.size === 0) return out;
   const existing = new Set(await port.listTopics({ includeInternal: true }));
   const present = [...wanted.keys()].filter((t) => existing.has(t));
-  const layout = await topicPartitions(port, present);
+  const layout = new Map(
+    (present.length > 0 ? await port.describeTopics(present) : []).map((t) => [t.name, t.partitions]),
+  );
   await mapWithConcurrency(present, concurrency, async (topic) => {
     const onCluster = new Set(layout.get(topic) ?? []);
     const asked = (wanted.get(topic) ?? []).filter((p) => onCluster.has(p));

@@ -43,6 +43,8 @@ export interface ResetPlan {
   /** Every group's rows, sorted by group, topic and partition. */
   rows: PlannedPartition[];
   totals: PlanTotals;
+  /** Worth telling the operator, e.g. a snapshot or backup taken on another cluster. */
+  warnings: string[];
 }
 
 function sourceFor(target: ResetTarget, group: string) {
@@ -65,6 +67,15 @@ export async function planOffsetReset(port: KafkaPort, req: ResetRequest): Promi
       throw new KbackupError('USAGE', `${what} has no offsets for group(s) ${missing.join(', ')}`, {
         hint: `It has: ${[...target.groups.keys()].join(', ') || '(no groups)'}.`,
       });
+    }
+  }
+  const warnings: string[] = [];
+  if (fromSource) {
+    const clusterId = await port.clusterId();
+    if (clusterId !== target.clusterId) {
+      warnings.push(
+        `the ${target.kind} was taken on cluster ${target.clusterId}, this is ${clusterId}: offsets are applied as recorded (after a restore, \`kbackup restore --consumer-groups\` translates them)`,
+      );
     }
   }
   const groups = [...new Set(req.groups)];
@@ -111,7 +122,7 @@ export async function planOffsetReset(port: KafkaPort, req: ResetRequest): Promi
     };
   });
   const rows = groupPlans.flatMap((g) => g.rows).sort(comparePlanned);
-  return { target, groups: groupPlans, rows, totals: summarizePlan(rows) };
+  return { target, groups: groupPlans, rows, totals: summarizePlan(rows), warnings };
 }
 
 /** The plan's target and groups for a JSON result document. */
@@ -190,7 +201,11 @@ async function verifyGroup(port: KafkaPort, group: string, rows: AppliedPartitio
 }
 
 /** Re-checks one group and its bounds, commits its changed partitions in one request, optionally verifies. */
-async function applyGroup(port: KafkaPort, group: GroupPlan, options: ApplyOptions) {
+async function applyGroup(
+  port: KafkaPort,
+  group: GroupPlan,
+  options: ApplyOptions,
+): Promise<AppliedPartition[]> {
   const pending = group.rows.filter((r) => r.status !== 'skipped' && r.status !== 'error');
   const settled = group.rows
     .filter((r) => r.status === 'skipped' || r.status === 'error')

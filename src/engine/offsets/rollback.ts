@@ -70,3 +70,31 @@ export async function verifyAgainstSnapshot(
   });
   return perGroup.flat();
 }
+
+/**
+ * A snapshot is the complete picture of its groups' commits on the topics it covers (all topics when taken
+ * without --topics). Adds the group's current commits in that coverage which the snapshot lacks, as "no
+ * committed offset then" (null), so that a rollback reports them and --verify counts them as differences.
+ */
+export async function completeSnapshotGroups(
+  port: KafkaPort,
+  groups: readonly SnapshotGroup[],
+  coverage: readonly string[] | null,
+  concurrency: number,
+): Promise<SnapshotGroup[]> {
+  return mapWithConcurrency(groups, concurrency, async (g) => {
+    const now = await fetchCommitted(port, g.groupId, coverage ?? undefined);
+    const known = new Set(g.offsets.map((o) => partitionKey(o.topic, o.partition)));
+    const added = now.partitions
+      .filter((p) => !known.has(partitionKey(p.topic, p.partition)))
+      .map((p) => ({
+        ...p,
+        offset: null,
+        metadata: null,
+        logStartOffset: null,
+        highWatermark: null,
+        lag: null,
+      }));
+    return { ...g, offsets: [...g.offsets, ...added] };
+  });
+}
