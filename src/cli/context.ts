@@ -4,6 +4,9 @@ import { stringifyWithBigInt } from '../core/manifest/json.js';
 import type { KafkaPort } from '../core/ports/kafka-port.js';
 import type { RunObserver } from '../engine/observer.js';
 import { parseBootstrap, parseDuration } from './parse.js';
+import { resolveConnection, type ConnectionFlags } from '../config/connection.js';
+import type { ConfigFile } from '../config/schema.js';
+import { KbackupError } from '../core/errors.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -26,7 +29,16 @@ export interface CommandContext {
   kafka(bootstrapFlag: string, bootstrap: string | undefined): { port: KafkaPort; bootstrap: string };
 }
 
-export function createContext(global: GlobalOptions, signal: AbortSignal): CommandContext {
+export interface ConnectionSource {
+  flags: ConnectionFlags;
+  config: ConfigFile | undefined;
+}
+
+export function createContext(
+  global: GlobalOptions,
+  signal: AbortSignal,
+  connection: ConnectionSource,
+): CommandContext {
   const json = global.json === true;
   const quiet = global.quiet === true;
   // Logs go to stderr so that stdout carries only results (and --json stays parseable).
@@ -68,10 +80,23 @@ export function createContext(global: GlobalOptions, signal: AbortSignal): Comma
       };
     },
     kafka(flag, bootstrapText) {
-      const bootstrap = parseBootstrap(flag, bootstrapText);
+      const resolved = resolveConnection(
+        { ...connection.flags, ...(bootstrapText === undefined ? {} : { bootstrap: bootstrapText }) },
+        connection.config,
+        process.env,
+      );
+      // Security warnings are loud on purpose: they print even under --quiet.
+      for (const warning of resolved.warnings) process.stderr.write(`kbackup: WARNING: ${warning}\n`);
+      if (resolved.bootstrap === undefined) {
+        throw new KbackupError('USAGE', `${flag} (or --cluster NAME) is required`, {
+          hint: `e.g. ${flag} 127.0.0.1:9092, or KBACKUP_BOOTSTRAP in the environment`,
+        });
+      }
+      const bootstrap = parseBootstrap(flag, resolved.bootstrap);
       const retryDeadlineMs = parseDuration('--retry-deadline', global.retryDeadline ?? '60s');
       const port = new PlatformaticKafkaAdapter({
         bootstrap,
+        security: resolved.security,
         retryDeadlineMs,
         requestTimeoutMs: Math.min(30_000, Math.max(1_000, retryDeadlineMs)),
       });

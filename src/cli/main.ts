@@ -8,6 +8,10 @@ import { registerInspect } from './commands/inspect.js';
 import { registerOffsets } from './commands/offsets.js';
 import { registerRestore } from './commands/restore.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { addConnectionOptions, allCommands, configPathFrom, layerEnvironmentAndConfig } from './options.js';
+import { loadConfigFile } from '../config/load.js';
+import type { ConfigFile } from '../config/schema.js';
+import type { ConnectionFlags } from '../config/connection.js';
 
 /**
  * The entry point, and the only place that calls process.exit. Commands return an exit code or throw a
@@ -39,6 +43,7 @@ const program = new Command('kbackup')
   .version(VERSION, '-V, --version')
   .option('--json', 'print one machine-readable result document on stdout')
   .option('-q, --quiet', 'no progress output')
+  .option('--config <file>', 'YAML configuration file (named clusters, option defaults)')
   .option(
     '--retry-deadline <duration>',
     'how long retriable Kafka errors (broker down, leader moving) are retried',
@@ -57,9 +62,17 @@ const program = new Command('kbackup')
   );
 
 let exitCode: number = ExitCode.Ok;
+let config: ConfigFile | undefined;
+let activeCommand: Command | undefined;
+program.hook('preAction', (_program, actionCommand) => {
+  activeCommand = actionCommand;
+});
 
 async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> {
-  const ctx = createContext(program.opts<GlobalOptions>(), controller.signal);
+  const ctx = createContext(program.opts<GlobalOptions>(), controller.signal, {
+    flags: activeCommand?.opts<ConnectionFlags>() ?? {},
+    config,
+  });
   try {
     exitCode = await fn(ctx);
   } catch (error) {
@@ -110,6 +123,14 @@ registerInspect(program, run);
 registerOffsets(program, run);
 
 try {
+  // The configuration file is read before parsing: its values become the options' defaults, under the
+  // KBACKUP_* environment and the flags.
+  const configPath = configPathFrom(process.argv.slice(2), process.env);
+  if (configPath !== undefined) config = loadConfigFile(configPath);
+  for (const { command } of allCommands(program)) {
+    if (command.options.some((o) => o.attributeName() === 'bootstrap')) addConnectionOptions(command);
+  }
+  layerEnvironmentAndConfig(program, config);
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
