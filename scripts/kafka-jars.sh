@@ -14,6 +14,15 @@ fi
 command -v mvn >/dev/null || { echo "kafka-jars: Maven (mvn) is required to fetch Kafka $version jars; install it (apt-get install maven)" >&2; exit 1; }
 command -v java >/dev/null || { echo "kafka-jars: Java 17 is required to run Kafka $version; install it (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 mkdir -p "$cache_root"
+# Serialise concurrent first runs (vitest projects, parallel CI steps): the second waits, then finds the cache.
+if command -v flock >/dev/null; then
+  exec 9>"$cache_root/.lock"
+  flock 9
+  if [ -f "$cache_root/.complete" ]; then
+    echo "$libs"
+    exit 0
+  fi
+fi
 # Kafka 4.x ships no SLF4J binding in its POM (the release tarball adds log4j2); 3.9 used reload4j.
 case "$version" in
   3.*) logging='<dependency><groupId>ch.qos.reload4j</groupId><artifactId>reload4j</artifactId><version>1.2.25</version></dependency>
@@ -35,7 +44,7 @@ cat >"$cache_root/pom.xml" <<POM
 </project>
 POM
 rm -rf "$libs"
-mvn -B -q -f "$cache_root/pom.xml" org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+mvn -B -q -Dstyle.color=never -f "$cache_root/pom.xml" org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
   -DincludeScope=runtime -DoutputDirectory="$libs" >&2
 touch "$cache_root/.complete"
 echo "$libs"

@@ -26,7 +26,17 @@ export interface CommandContext {
   /** Human result text (stdout), suppressed under --json. */
   print(text: string): void;
   observer(): RunObserver;
+  /** What the run did, for --metrics-file. */
+  summarize(summary: RunSummary): void;
+  readonly summary: RunSummary;
   kafka(bootstrapFlag: string, bootstrap: string | undefined): { port: KafkaPort; bootstrap: string };
+}
+
+export interface RunSummary {
+  records?: number;
+  payloadBytes?: number;
+  storedBytes?: number;
+  topics?: string[];
 }
 
 export interface ConnectionSource {
@@ -44,11 +54,16 @@ export function createContext(
   // Logs go to stderr so that stdout carries only results (and --json stays parseable).
   const logger = pino({ level: global.logLevel ?? 'warn', base: undefined }, pino.destination(2));
   const showProgress = !quiet && !json && process.stderr.isTTY;
+  const summary: RunSummary = {};
   return {
     json,
     quiet,
     logger,
     signal,
+    summary,
+    summarize(values) {
+      Object.assign(summary, values);
+    },
     printJson(document) {
       // Peak resident memory of this run, so that cron jobs and benchmarks can track it.
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;

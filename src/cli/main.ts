@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
-import { KbackupError, isKbackupError } from '../core/errors.js';
+import { readFile } from 'node:fs/promises';
+import { KbackupError, isKbackupError, topicOf } from '../core/errors.js';
+import { renderMetrics, type RunMetrics } from '../metrics/prometheus.js';
+import { writeFileAtomic } from '../storage/atomic.js';
 import { EXIT_CODE_TABLE, ExitCode } from '../core/exit-codes.js';
 import { stringifyWithBigInt } from '../core/manifest/json.js';
 import { VERSION } from '../version.js';
@@ -43,6 +46,10 @@ const program = new Command('kbackup')
   .version(VERSION, '-V, --version')
   .option('--json', 'print one machine-readable result document on stdout')
   .option('-q, --quiet', 'no progress output')
+  .option(
+    '--metrics-file <path>',
+    'write Prometheus metrics of this run here at the end (node_exporter textfile)',
+  )
   .option('--config <file>', 'YAML configuration file (named clusters, option defaults)')
   .option(
     '--retry-deadline <duration>',
@@ -73,11 +80,46 @@ async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> 
     flags: activeCommand?.opts<ConnectionFlags>() ?? {},
     config,
   });
+  const started = Date.now();
+  let failure: unknown;
   try {
     exitCode = await fn(ctx);
   } catch (error) {
+    failure = error;
     exitCode = report(error, ctx.json, program.opts<GlobalOptions>().logLevel);
   }
+  const metricsFile = program.opts<{ metricsFile?: string }>().metricsFile;
+  if (metricsFile !== undefined) {
+    const errorTopic = failure === undefined ? undefined : topicOf(failure);
+    try {
+      await writeMetricsFile(metricsFile, {
+        command: commandPath(activeCommand),
+        success: exitCode === 0,
+        exitCode,
+        finishedAt: new Date(),
+        durationMs: Date.now() - started,
+        ...ctx.summary,
+        topics: ctx.summary.topics ?? [],
+        errorTopics: errorTopic === undefined ? [] : [errorTopic],
+      });
+    } catch (error) {
+      process.stderr.write(
+        `kbackup: error: could not write metrics to ${metricsFile}: ${(error as Error).message}\n`,
+      );
+      if (exitCode === 0) exitCode = ExitCode.Io;
+    }
+  }
+}
+
+function commandPath(command: Command | undefined): string {
+  const names: string[] = [];
+  for (let c: Command | null = command ?? null; c && c !== program; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+async function writeMetricsFile(path: string, run: RunMetrics): Promise<void> {
+  const previous = await readFile(path, 'utf8').catch(() => undefined);
+  await writeFileAtomic(path, renderMetrics(run, previous));
 }
 
 function report(error: unknown, json: boolean, logLevel: string | undefined): number {

@@ -73,3 +73,18 @@ export class SegmentCorruptError extends KbackupError {
     this.name = 'SegmentCorruptError';
   }
 }
+
+const TOPIC = Symbol('kbackup.topic');
+
+/** Remembers which topic a failure was about, for per-topic error metrics. The first tag wins. */
+export function tagTopic(error: unknown, topic: string): void {
+  if (typeof error === 'object' && error !== null && !(TOPIC in error)) {
+    Object.defineProperty(error, TOPIC, { value: topic, enumerable: false });
+  }
+}
+
+export function topicOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !(TOPIC in error)) return undefined;
+  const value = (error as Record<symbol, unknown>)[TOPIC];
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -10,8 +10,8 @@ const execFileAsync = promisify(execFile);
  * Class Data Sharing for broker JVMs. Starting a broker is CPU-bound class loading; on 2 cores with three JVMs
  * that is most of a cluster's startup. A dynamic CDS archive (JDK 13+) made from one real broker run cuts a
  * single node's start from ~3.0 s to ~1.9 s here. The archive is tied to the exact JVM build and class path,
- * so it is cached per Kafka libs directory and per `java -version`; a stale one is ignored by the JVM
- * (-Xshare:auto), never fatal. KBACKUP_KAFKA_CDS=0 turns this off.
+ * so its name hashes `java -version` and the jar list; a stale one is ignored by the JVM (-Xshare:auto), never
+ * fatal. The first single-node cluster of a version records it. KBACKUP_KAFKA_CDS=0 turns this off.
  */
 export interface CdsPlan {
   /** JVM flags for the broker that uses or trains the archive. */
@@ -21,7 +21,7 @@ export interface CdsPlan {
   /** True when this JVM records the archive; it is written only if the JVM exits normally (SIGTERM). */
   training: boolean;
   /** After a training JVM exited normally: publish its archive for later runs. */
-  commit(): void;
+  commit: () => void;
 }
 
 let javaBuild: Promise<string> | undefined;
@@ -47,7 +47,13 @@ export async function planCds(libs: string, mayTrain: boolean): Promise<CdsPlan>
   } catch {
     return NONE; // No java: the broker start reports that better.
   }
-  const archive = join(dirname(libs), `broker-${build}.jsa`);
+  // The JVM silently ignores an archive whose class path differs, so a changed jar set needs a new name.
+  const jars = readdirSync(libs)
+    .sort()
+    .map((f) => `${f}:${statSync(join(libs, f)).size}`)
+    .join('\n');
+  const id = createHash('sha256').update(`${build}\n${jars}`).digest('hex').slice(0, 16);
+  const archive = join(dirname(libs), `broker-${id}.jsa`);
   if (existsSync(archive)) {
     const flags = [`-XX:SharedArchiveFile=${archive}`];
     return { flags, toolFlags: flags, training: false, commit: NONE.commit };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { clusterSettings } from './broker-config.js';
 import { getMetadata } from './kafka-helpers.js';
-import { freePorts } from './kafka-install.js';
+import { defaultKafkaVersion, freePorts } from './kafka-install.js';
 import { pollUntil } from './wait.js';
 
 export interface DockerKafka {
@@ -18,10 +18,10 @@ function envName(property: string): string {
 /**
  * One KRaft node of the official image via testcontainers (loaded only here, so runs without Docker never
  * import it). The container listens on the same port number it is published on, so the advertised address is
- * known before start; replication-style internal traffic uses a separate in-container listener.
+ * known before start. The broker's connections to itself (e.g. transaction markers) use an in-container listener.
  */
 export async function startDockerKafka(
-  image = process.env.KBACKUP_KAFKA_IMAGE ?? 'apache/kafka:4.1.2',
+  image = process.env.KBACKUP_KAFKA_IMAGE ?? `apache/kafka:${defaultKafkaVersion()}`,
 ): Promise<DockerKafka> {
   const { GenericContainer, Wait, getContainerRuntimeClient } = await import('testcontainers');
   const runtime = await getContainerRuntimeClient();
@@ -30,7 +30,7 @@ export async function startDockerKafka(
   const host = runtimeHost === 'localhost' ? '127.0.0.1' : runtimeHost;
   const [port] = await freePorts(1);
   if (port === undefined) throw new Error('no free port');
-  const version = /:(\d+\.\d+\.\d+)/.exec(image)?.[1] ?? '4.1.2';
+  const version = /:(\d+\.\d+\.\d+)/.exec(image)?.[1] ?? defaultKafkaVersion();
   const env: Record<string, string> = {
     CLUSTER_ID: randomBytes(16).toString('base64url').replace(/^-/, 'A'),
     KAFKA_NODE_ID: '1',

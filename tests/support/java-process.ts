@@ -164,6 +164,10 @@ export class JavaProcess {
           reject(new Error(javaMissingHint(error) ?? `cannot start java: ${error.message}`));
         });
       });
+      // Later errors (a failed kill of an exited process) must not crash the test process.
+      child.on('error', (error) => {
+        console.warn(`java ${child.pid ?? '?'}: ${error.message}`);
+      });
       return new JavaProcess(child, pidFile);
     } finally {
       closeSync(fd);

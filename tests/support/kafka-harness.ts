@@ -53,6 +53,8 @@ export interface KafkaNode {
   /** Pid of the current JVM (changes on restart; -1 before the first start). */
   pid: number;
   running: boolean;
+  /** Stopped with SIGSTOP by pauseNode(). */
+  paused: boolean;
 }
 
 export type LeaderCondition = { not: number } | ((leader: number) => boolean);
@@ -99,7 +101,6 @@ interface NodeState extends KafkaNode {
   propsFile: string;
   jvmArgs: string[];
   process: JavaProcess | undefined;
-  paused: boolean;
 }
 
 class Cluster implements KafkaCluster {
@@ -260,12 +261,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
   const version = options.version ?? defaultKafkaVersion();
   const size = options.nodes ?? 1;
   const proxied = options.proxied ?? false;
-  const T0 = Date.now();
-  const lg = (m: string) => {
-    console.log(`[t+${Date.now() - T0}] ${m}`);
-  };
   const libs = await resolveKafkaLibs(version);
-  lg('libs');
   const classPath = `${libs}/*`;
   const label = (options.name ?? 'cluster').replace(/[^a-zA-Z0-9_.-]/g, '_');
   const root = mkdtempSync(join(tmpdir(), `kbackup-kafka-${label}-`));
@@ -356,7 +352,6 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
         ),
       ),
     );
-    lg('formatted');
     cluster = new Cluster(
       version,
       root,
@@ -367,15 +362,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
     );
     const started = cluster;
     // All at once: each node waits for a quorum majority before it reports started.
-    await Promise.all(
-      nodes.map((n) =>
-        started.startNode(n).then(() => {
-          lg('started ' + n.nodeId);
-        }),
-      ),
-    );
+    await Promise.all(nodes.map((n) => started.startNode(n)));
     await cluster.waitForRegistration();
-    lg('registered');
     return cluster;
   } catch (error) {
     // Keep what explains the failure; the error text names the directory.

@@ -47,7 +47,8 @@ interface PartitionState {
  * (read_uncommitted) or the last stable offset (read_committed). Control batches are never returned; under
  * read_committed, batches of aborted transactions are dropped using the fetch response's abortedTransactions
  * list, as the Java consumer does. This is the test oracle, so it deliberately talks the Fetch API directly
- * (no consumer group, no fetch session, no client-side filtering) and shares no code with src/.
+ * (no consumer group, no fetch session, no client-side filtering); it shares only platformatic's wire parser
+ * with src/.
  */
 export async function readAllRecords(
   bootstrap: string,

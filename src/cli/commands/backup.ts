@@ -109,6 +109,12 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
     );
     const durationMs = Date.now() - started;
     const t = manifest.totals;
+    ctx.summarize({
+      records: t.records,
+      payloadBytes: t.payloadBytes,
+      storedBytes: t.storedBytes,
+      topics: manifest.topics.map((x) => x.name),
+    });
     if (ctx.json) {
       ctx.printJson({
         command: 'backup',

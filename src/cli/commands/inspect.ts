@@ -28,6 +28,10 @@ export function registerInspect(program: Command, run: Run): void {
         for (const id of ids) reports.push(await runVerify(repo, id, { quick: flags.quick === true }));
         const ok = reports.every((r) => r.ok);
         const durationMs = Date.now() - started;
+        ctx.summarize({
+          records: reports.reduce((s, r) => s + r.recordsChecked, 0),
+          storedBytes: reports.reduce((s, r) => s + r.bytesRead, 0),
+        });
         if (ctx.json) {
           ctx.printJson({ command: 'verify', ok, reports, durationMs });
         } else {

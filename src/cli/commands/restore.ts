@@ -149,6 +149,11 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
       ctx.observer(),
     );
     const durationMs = Date.now() - started;
+    ctx.summarize({
+      records: result.totals.records,
+      payloadBytes: result.totals.payloadBytes,
+      topics: result.plan.topics.map((t) => t.sourceTopic),
+    });
     if (ctx.json) {
       ctx.printJson({
         command: 'restore',

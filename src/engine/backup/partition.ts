@@ -1,4 +1,4 @@
-import { KbackupError } from '../../core/errors.js';
+import { KbackupError, tagTopic } from '../../core/errors.js';
 import { GapTracker } from '../../core/gaps.js';
 import type { BackupPlan, PartitionProgress, PlannedPartition } from '../../core/manifest/plan.js';
 import type { GapReason } from '../../core/manifest/schema.js';
@@ -155,6 +155,7 @@ export async function backupPartition(
     }
     await sink.close();
   } catch (error) {
+    tagTopic(error, topic);
     if (error instanceof KbackupError && error.code === 'INTERRUPTED') {
       // A graceful stop keeps what was read: the open segment is finished and recorded before exiting.
       await sink.close();

@@ -1,4 +1,4 @@
-import { KbackupError } from '../../core/errors.js';
+import { KbackupError, tagTopic } from '../../core/errors.js';
 import { mapWithConcurrency } from '../../core/concurrency.js';
 import type { GroupOffsetTranslation } from '../../core/group-translation.js';
 import type { KafkaPort, PartitionOffsets } from '../../core/ports/kafka-port.js';
@@ -234,7 +234,10 @@ async function restoreData(
       options,
       { targetStartOffset: entry.targetStartOffset, alreadyWritten },
       observer,
-    );
+    ).catch((error: unknown) => {
+      tagTopic(error, p.sourceTopic);
+      throw error;
+    });
     entry.done = true;
     entry.records = result.totalRecords;
     entry.targetEndOffset = result.targetEndOffset;
