@@ -2,6 +2,8 @@ import { describe, expect, inject, it } from 'vitest';
 import { runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { consumeAsGroup, type ConsumedRecord } from '../support/group-consumer.js';
+import { startCluster } from '../support/kafka-harness.js';
+import { pollUntil } from '../support/wait.js';
 import {
   createTopic,
   produceRecords,
@@ -130,7 +132,13 @@ describe('point-in-time restore', () => {
 });
 
 describe('consumer-group offsets follow a restore exactly', () => {
-  async function proveResume(topic: string, group: string, consumeFirst: number): Promise<void> {
+  /** Restores `topic` (with `group`'s offsets) into `targetBootstrap`, then resumes the group there. */
+  async function proveResume(
+    topic: string,
+    group: string,
+    consumeFirst: number,
+    targetBootstrap = bootstrap,
+  ): Promise<void> {
     const source = await readAllRecords(bootstrap, topic, { isolation: 'read_committed' });
     const consumed = await consumeAsGroup(bootstrap, group, topic, { max: consumeFirst });
     expect(consumed).toHaveLength(consumeFirst);
@@ -158,7 +166,7 @@ describe('consumer-group offsets follow a restore exactly', () => {
       '--backup',
       backupId,
       '--bootstrap',
-      bootstrap,
+      targetBootstrap,
       '--rename',
       `${topic}=${target}`,
       '--consumer-groups',
@@ -169,7 +177,7 @@ describe('consumer-group offsets follow a restore exactly', () => {
     expect(new Set(result.groupOffsets.map((g) => g.targetGroup))).toEqual(new Set([restoredGroup]));
 
     // The application resumes on the restored topic: it must read exactly what it had not consumed.
-    const resumed = await consumeAsGroup(bootstrap, restoredGroup, target);
+    const resumed = await consumeAsGroup(targetBootstrap, restoredGroup, target);
     const consumedKeys = new Set(consumed.map((r) => `${r.partition}/${keyOf(r)}`));
     const expected = source.flatMap((records, partition) =>
       records
@@ -215,5 +223,56 @@ describe('consumer-group offsets follow a restore exactly', () => {
       { outcome: 'commit', records: batch('c', 10) },
     ]);
     await proveResume(topic, uniqueTopic('group-tx'), 13);
+  });
+
+  it('holds on a second cluster, across compaction gaps in the source', async () => {
+    const topic = uniqueTopic('resume-compacted');
+    await createTopic(bootstrap, topic, {
+      partitions: 1,
+      configs: {
+        'cleanup.policy': 'compact',
+        'segment.ms': '100',
+        'min.cleanable.dirty.ratio': '0.001',
+        'min.compaction.lag.ms': '0',
+      },
+    });
+    const round = (tag: string): TestRecord[] =>
+      Array.from({ length: 40 }, (_, i) => ({
+        partition: 0,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`${tag}-${i}`),
+      }));
+    await produceRecords(bootstrap, topic, round('v1'));
+    const rolledAt = Date.now() + 150;
+    await pollUntil(() => Promise.resolve(Date.now() > rolledAt), {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+      description: 'segment.ms to pass',
+    });
+    await produceRecords(
+      bootstrap,
+      topic,
+      round('v2').filter((_, i) => i % 3 === 0),
+    );
+    const secondRoll = Date.now() + 150;
+    await pollUntil(() => Promise.resolve(Date.now() > secondRoll), {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+      description: 'segment.ms to pass',
+    });
+    await produceRecords(bootstrap, topic, [
+      { partition: 0, key: Buffer.from('roll'), value: Buffer.from('x') },
+    ]);
+    await pollUntil(async () => ((await readAllRecords(bootstrap, topic))[0]?.length ?? 0) < 55, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      description: 'log compaction to remove overwritten keys',
+    });
+    const second = await startCluster({ nodes: 1, name: 'second-cluster' });
+    try {
+      await proveResume(topic, uniqueTopic('group-compacted'), 17, second.bootstrap);
+    } finally {
+      await second.stop();
+    }
   });
 });

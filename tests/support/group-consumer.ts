@@ -55,7 +55,14 @@ export async function consumeAsGroup(
         );
       const next = await Promise.race([
         iterator.next(),
-        new Promise<'idle'>((resolve) => setTimeout(() => { resolve('idle'); }, Math.min(remaining, 500))),
+        new Promise<'idle'>((resolve) =>
+          setTimeout(
+            () => {
+              resolve('idle');
+            },
+            Math.min(remaining, 500),
+          ),
+        ),
       ]);
       if (next === 'idle') {
         if (caughtUp()) break;
