@@ -13,6 +13,8 @@ export const COMMANDS: string[][] = [
   ['verify'],
   ['list'],
   ['describe'],
+  ['forget'],
+  ['prune'],
   ['offsets', 'snapshot'],
   ['offsets', 'reset'],
   ['offsets', 'rollback'],

@@ -10,6 +10,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerOffsets } from './commands/offsets.js';
 import { registerRestore } from './commands/restore.js';
+import { registerRetention } from './commands/retention.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
 import { addConnectionOptions, allCommands, configPathFrom, layerEnvironmentAndConfig } from './options.js';
 import { loadConfigFile } from '../config/load.js';
@@ -162,6 +163,7 @@ function report(error: unknown, json: boolean, logLevel: string | undefined): nu
 registerBackup(program, run);
 registerRestore(program, run);
 registerInspect(program, run);
+registerRetention(program, run);
 registerOffsets(program, run);
 
 try {

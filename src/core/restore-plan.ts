@@ -18,12 +18,15 @@ export interface RestoreSelection {
   window: RestoreWindow;
 }
 
+/** A segment and the backup (of an incremental chain) whose directory holds it. */
+export type ChainSegment = ManifestSegment & { backupId: string };
+
 export interface PartitionRestorePlan {
   sourceTopic: string;
   targetTopic: string;
   partition: number;
-  /** Segments that may hold records inside the window, in offset order. */
-  segments: ManifestSegment[];
+  /** Segments that may hold records inside the window, in offset order, across an incremental chain. */
+  segments: ChainSegment[];
   /** Upper bounds (exact when no window is set). */
   records: number;
   rawBytes: number;
@@ -71,8 +74,16 @@ export function recordInWindow(offset: bigint, timestamp: bigint, window: Restor
   );
 }
 
-/** Pure planner: which topics, partitions and segments a restore reads, and where they go. */
-export function planRestore(manifest: Manifest, selection: RestoreSelection): RestorePlan {
+/**
+ * Pure planner: which topics, partitions and segments a restore reads, and where they go. `ancestors` is
+ * the rest of an incremental chain, oldest first: their segments of the same partitions come before the
+ * backup's own. Topics, partition counts and configs are those of the backup itself (the newest state).
+ */
+export function planRestore(
+  manifest: Manifest,
+  selection: RestoreSelection,
+  ancestors: readonly Manifest[] = [],
+): RestorePlan {
   const known = new Set(manifest.topics.map((t) => t.name));
   const unknown = selection.topics.filter((t) => !known.has(t));
   if (unknown.length > 0) {
@@ -117,7 +128,13 @@ export function planRestore(manifest: Manifest, selection: RestoreSelection): Re
     const partitions = topic.partitions
       .filter((p) => selection.partitions.length === 0 || selection.partitions.includes(p.partition))
       .map((p) => {
-        const segments = p.segments.filter((s) => segmentOverlapsWindow(s, selection.window));
+        const chain = [...ancestors, manifest].flatMap((m) =>
+          (
+            m.topics.find((t) => t.name === topic.name)?.partitions.find((x) => x.partition === p.partition)
+              ?.segments ?? []
+          ).map((s): ChainSegment => ({ ...s, backupId: m.backupId })),
+        );
+        const segments = chain.filter((s) => segmentOverlapsWindow(s, selection.window));
         return {
           sourceTopic: topic.name,
           targetTopic,

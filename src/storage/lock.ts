@@ -61,6 +61,14 @@ export class FileLock {
     throw new KbackupError('LOCKED', `could not acquire ${path}`);
   }
 
+  /** Who holds the lock at `path`, if it is held (a stale lock of a dead local process is not). */
+  static async liveHolder(path: string): Promise<string | undefined> {
+    const holder = await readOwner(path);
+    if (!holder) return undefined;
+    if (holder.host === hostname() && !processAlive(holder.pid)) return undefined;
+    return `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.acquiredAt})`;
+  }
+
   async release(): Promise<void> {
     await rm(this.path, { force: true });
   }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { z } from 'zod';
 import { restoreStateSchema, type RestoreState } from '../core/restore-state.js';
 import {
@@ -19,6 +19,7 @@ export const REPO_MARKER = 'kbackup-repo.json';
 export const MANIFEST_FILE = 'manifest.json';
 export const PLAN_FILE = 'plan.json';
 export const PROGRESS_FILE = 'progress.json';
+const TRASH_PREFIX = '.trash-';
 
 async function readValidated<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
   let text: string;
@@ -216,6 +217,36 @@ export class Repository {
     return parseManifest(text, path);
   }
 
+  /**
+   * The complete backups an incremental backup builds on, oldest first. A missing or incomplete link is
+   * an error: restoring without it would silently lose the records it holds.
+   */
+  async readAncestors(manifest: Manifest): Promise<Manifest[]> {
+    const chain: Manifest[] = [];
+    const seen = new Set([manifest.backupId]);
+    for (let parent = manifest.parent; parent !== null;) {
+      if (seen.has(parent))
+        throw new KbackupError('MANIFEST_INVALID', `backup chain of ${manifest.backupId} loops at ${parent}`);
+      seen.add(parent);
+      let link: Manifest;
+      try {
+        link = await this.readManifest(parent);
+      } catch (error) {
+        throw new KbackupError(
+          'BACKUP_NOT_FOUND',
+          `backup ${manifest.backupId} is incremental on ${parent}, which cannot be read: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: 'The chain is broken; restore from a full backup, or from one whose chain is complete.',
+          },
+        );
+      }
+      chain.unshift(link);
+      parent = link.parent;
+    }
+    return chain;
+  }
+
   async backupExists(id: string): Promise<boolean> {
     return stat(this.backupDir(id)).then(
       () => true,
@@ -234,7 +265,7 @@ export class Repository {
     let ids: string[];
     try {
       ids = (await readdir(join(this.root, 'backups'), { withFileTypes: true }))
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
         .map((e) => e.name)
         .sort();
     } catch (error) {
@@ -257,13 +288,74 @@ export class Repository {
     return out;
   }
 
+  /**
+   * A lock for one backup or restore. It is refused while forget or prune holds the repository lock,
+   * so that retention never removes what a run is writing or reading.
+   */
   async lock(name: string, command: string): Promise<FileLock> {
     await this.ensureDir(join(this.root, 'locks'));
+    const exclusive = await FileLock.liveHolder(join(this.root, 'locks', 'repository.lock'));
+    if (exclusive !== undefined) {
+      throw new KbackupError('LOCKED', `the repository is locked for maintenance by ${exclusive}`, {
+        hint: 'Wait for forget/prune to finish, then run again.',
+      });
+    }
     return FileLock.acquire(join(this.root, 'locks', `${name}.lock`), command);
+  }
+
+  /** The repository lock of forget and prune: refused while any backup or restore holds a live lock. */
+  async lockExclusive(command: string): Promise<FileLock> {
+    await this.ensureDir(join(this.root, 'locks'));
+    const lock = await FileLock.acquire(join(this.root, 'locks', 'repository.lock'), command);
+    const names = (await readdir(join(this.root, 'locks'))).filter(
+      (n) => n.endsWith('.lock') && n !== 'repository.lock',
+    );
+    for (const name of names) {
+      const holder = await FileLock.liveHolder(join(this.root, 'locks', name));
+      if (holder !== undefined) {
+        await lock.release();
+        throw new KbackupError('LOCKED', `${name.replace(/\.lock$/, '')} is running: ${holder}`, {
+          hint: `${command} changes the repository; run it when no backup or restore is running.`,
+        });
+      }
+    }
+    return lock;
+  }
+
+  /** Removes a backup: renamed aside first (atomic, so it vanishes from listings at once), then deleted. */
+  async removeBackup(id: string): Promise<void> {
+    const trash = join(this.root, 'backups', `${TRASH_PREFIX}${id}`);
+    try {
+      await rename(this.backupDir(id), trash);
+      await fsyncDirectory(join(this.root, 'backups'));
+      await rm(trash, { recursive: true, force: true });
+    } catch (error) {
+      throw toFsError(error, 'removing backup', this.backupDir(id));
+    }
+  }
+
+  /** Leftovers of removals a crash interrupted. */
+  async trashEntries(): Promise<string[]> {
+    return (await readdir(join(this.root, 'backups')))
+      .filter((n) => n.startsWith(TRASH_PREFIX))
+      .map((n) => join(this.root, 'backups', n));
   }
 
   restoreStatePath(restoreId: string): string {
     return join(this.root, 'restores', `${restoreId}.json`);
+  }
+
+  /** Every restore state file with the backup it belongs to (read without full validation). */
+  async restoreStates(): Promise<{ path: string; backupId: string }[]> {
+    const dir = join(this.root, 'restores');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const out: { path: string; backupId: string }[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const path = join(dir, name);
+      const parsed = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as { backupId?: unknown };
+      if (typeof parsed.backupId === 'string') out.push({ path, backupId: parsed.backupId });
+    }
+    return out;
   }
 
   async readRestoreState(restoreId: string): Promise<RestoreState | undefined> {

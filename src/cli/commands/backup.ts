@@ -23,6 +23,7 @@ interface BackupFlags {
   consumerGroups: string;
   backupId?: string;
   resume?: string;
+  incremental?: boolean;
 }
 
 export function registerBackup(
@@ -58,6 +59,7 @@ export function registerBackup(
       'all',
     )
     .option('--backup-id <id>', 'id of the new backup (default: UTC time + random suffix)')
+    .option('--incremental', 'start each partition where the newest complete backup of this cluster ended')
     .option('--resume <id>', 'finish an interrupted backup (the same command run again resumes it too)')
     .action(async (flags: BackupFlags) => {
       await run((ctx) => backupCommand(ctx, flags));
@@ -103,6 +105,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
         bootstrap,
         ...(flags.backupId === undefined ? {} : { backupId: flags.backupId }),
         ...(flags.resume === undefined ? {} : { resume: flags.resume }),
+        incremental: flags.incremental === true,
         signal: ctx.signal,
       },
       observer,
@@ -121,6 +124,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
         status: 'complete',
         resumed,
         backupId: manifest.backupId,
+        parent: manifest.parent,
         repo: flags.repo,
         topics: manifest.topics.map((x) => x.name),
         totals: t,

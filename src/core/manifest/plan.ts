@@ -14,6 +14,8 @@ export const planSchema = z.object({
   bootstrap: z.string(),
   /** Canonical description of the command (selection, isolation, codec), to find the backup to resume. */
   commandKey: z.string(),
+  /** Incremental: the complete backup whose cut this one starts from. */
+  parent: z.string().nullable().default(null),
   options: z.object({
     codec: codecSchema,
     compressionLevel: z.number().int().nullable(),
@@ -36,7 +38,11 @@ export const planSchema = z.object({
       logStartOffset: int64,
       highWatermark: int64,
       lastStableOffset: int64,
+      /** Where reading starts: the log start, or the parent backup's cut for an incremental backup. */
+      startOffset: int64,
       cutOffset: int64,
+      /** Offsets lost to retention between the parent's cut and this backup's start. */
+      initialGaps: z.array(gapSchema).default([]),
       compacted: z.boolean(),
     }),
   ),

@@ -84,6 +84,8 @@ export const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
   version: z.literal(MANIFEST_VERSION),
   backupId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+  /** The backup this one continues (incremental), or null for a full backup. */
+  parent: z.string().nullable().default(null),
   tool: z.object({ name: z.literal('kbackup'), version: z.string() }),
   source: z.object({ clusterId: z.string(), bootstrap: z.string() }),
   startedAt: iso,

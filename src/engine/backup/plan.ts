@@ -1,6 +1,7 @@
 import { KbackupError } from '../../core/errors.js';
 import type { BackupPlan } from '../../core/manifest/plan.js';
-import type { Codec } from '../../core/manifest/schema.js';
+import type { Codec, Gap, Manifest } from '../../core/manifest/schema.js';
+import type { PartitionOffsets } from '../../core/ports/kafka-port.js';
 import type { IsolationLevel, KafkaPort } from '../../core/ports/kafka-port.js';
 import { selectTopics, type TopicSelection } from '../../core/topic-select.js';
 import { captureConsumerGroups } from '../groups-capture.js';
@@ -16,6 +17,8 @@ export interface PlanRequest {
   segmentMaxBytes: number;
   segmentMaxRecords: number;
   consumerGroups: 'all' | string[];
+  /** Incremental: returns the complete backup to continue from, given the selected topics. */
+  findParent?: (clusterId: string, topics: string[]) => Promise<Manifest | undefined>;
 }
 
 /** Identifies "the same backup command": a re-run with the same key resumes an interrupted backup. */
@@ -51,6 +54,7 @@ export async function createPlan(
     });
   }
   const topics = await kafka.describeTopics(topicNames);
+  const parent = await request.findParent?.(clusterId, topicNames);
   const warnings: string[] = [];
   const partitions: BackupPlan['partitions'] = [];
   for (const topic of topics) {
@@ -64,13 +68,9 @@ export async function createPlan(
     for (const partition of topic.partitions) {
       const o = offsets.get(partition);
       if (!o) throw new KbackupError('KAFKA', `no offsets returned for ${topic.name}-${partition}`);
-      partitions.push({
-        topic: topic.name,
-        partition,
-        ...o,
-        cutOffset: request.isolation === 'read_committed' ? o.lastStableOffset : o.highWatermark,
-        compacted,
-      });
+      const cutOffset = request.isolation === 'read_committed' ? o.lastStableOffset : o.highWatermark;
+      const start = incrementalStart(parent, topic.name, partition, o, observer);
+      partitions.push({ topic: topic.name, partition, ...o, ...start, cutOffset, compacted });
     }
   }
   const consumerGroups = await captureConsumerGroups(kafka, topicNames, request.consumerGroups);
@@ -82,6 +82,7 @@ export async function createPlan(
     clusterId,
     bootstrap: request.bootstrap,
     commandKey: commandKey(clusterId, request),
+    parent: parent?.backupId ?? null,
     options: {
       codec: request.codec,
       compressionLevel: request.level ?? null,
@@ -99,4 +100,40 @@ export async function createPlan(
     consumerGroups,
     warnings,
   };
+}
+
+/**
+ * Where an incremental backup starts reading a partition: the parent's cut. Records retention deleted
+ * since then are recorded as a gap. A partition the parent lacks (new topic or partition) is read from its
+ * log start; one whose log now ends before the parent's cut was recreated or truncated, so it is read in
+ * full and a warning says so.
+ */
+export function incrementalStart(
+  parent: Manifest | undefined,
+  topic: string,
+  partition: number,
+  offsets: PartitionOffsets,
+  observer: RunObserver,
+): { startOffset: bigint; initialGaps: Gap[] } {
+  const previous = parent?.topics
+    .find((t) => t.name === topic)
+    ?.partitions.find((p) => p.partition === partition);
+  if (!previous) return { startOffset: offsets.logStartOffset, initialGaps: [] };
+  const parentCut = previous.cutOffset;
+  if (parentCut > offsets.highWatermark) {
+    observer.warn(
+      `${topic}-${partition} ends at ${offsets.highWatermark}, before the parent backup's cut ${parentCut}: the topic was recreated or truncated, so it is backed up in full`,
+    );
+    return { startOffset: offsets.logStartOffset, initialGaps: [] };
+  }
+  if (parentCut < offsets.logStartOffset) {
+    observer.warn(
+      `${topic}-${partition}: offsets ${parentCut}..${offsets.logStartOffset - 1n} were deleted by retention since the parent backup`,
+    );
+    return {
+      startOffset: offsets.logStartOffset,
+      initialGaps: [{ from: parentCut, to: offsets.logStartOffset - 1n, reason: 'retention' }],
+    };
+  }
+  return { startOffset: parentCut, initialGaps: [] };
 }

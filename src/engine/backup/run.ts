@@ -19,6 +19,8 @@ export interface BackupOptions extends Omit<PlanRequest, 'backupId'> {
   backupId?: string;
   /** Resume this interrupted backup. Without it, an interrupted backup of the same command is resumed. */
   resume?: string;
+  /** Continue from the newest complete backup of the same cluster that shares topics with this one. */
+  incremental?: boolean;
   signal?: AbortSignal;
 }
 
@@ -50,7 +52,11 @@ export async function runBackup(
         hint: 'Choose another --backup-id, or --resume it if it was interrupted.',
       });
     }
-    plan = await createPlan(kafka, { ...options, backupId }, observer);
+    const findParent =
+      options.incremental === true
+        ? (cluster: string, topics: string[]) => latestBackupOf(repo, cluster, topics)
+        : undefined;
+    plan = await createPlan(kafka, { ...options, backupId, ...(findParent ? { findParent } : {}) }, observer);
   }
   const lock = await repo.lock(`backup-${plan.backupId}`, 'backup');
   try {
@@ -65,7 +71,7 @@ export async function runBackup(
     observer.start?.({
       backupId: current.backupId,
       partitions: current.partitions.length,
-      totalOffsets: current.partitions.reduce((s, p) => s + Number(p.cutOffset - p.logStartOffset), 0),
+      totalOffsets: current.partitions.reduce((s, p) => s + Number(p.cutOffset - p.startOffset), 0),
     });
     const results = await mapWithConcurrency(current.partitions, options.concurrency, (planned, index) => {
       const start = starts[index] as PartitionProgress;
@@ -127,7 +133,11 @@ async function startingPoint(
 ): Promise<PartitionProgress> {
   const { topic, partition } = planned;
   const saved = await repo.readProgress(plan.backupId, topic, partition);
-  let progress = saved ?? emptyProgress(planned.logStartOffset);
+  const fresh = (): PartitionProgress => ({
+    ...emptyProgress(planned.startOffset),
+    gaps: [...planned.initialGaps],
+  });
+  let progress = saved ?? fresh();
   for (const segment of progress.segments) {
     const size = await stat(repo.segmentPath(plan.backupId, topic, partition, segment.file)).then(
       (s) => s.size,
@@ -137,7 +147,7 @@ async function startingPoint(
       observer.warn(
         `${topic}-${partition}: segment ${segment.file} is missing or changed; reading the partition again from the start`,
       );
-      progress = emptyProgress(planned.logStartOffset);
+      progress = fresh();
       break;
     }
   }
@@ -155,6 +165,7 @@ function buildManifest(plan: BackupPlan, results: PartitionProgress[], observer:
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     backupId: plan.backupId,
+    parent: plan.parent,
     tool: { name: 'kbackup', version: VERSION },
     source: { clusterId: plan.clusterId, bootstrap: plan.bootstrap },
     startedAt: plan.startedAt,
@@ -169,7 +180,7 @@ function buildManifest(plan: BackupPlan, results: PartitionProgress[], observer:
           logStartOffset: planned.logStartOffset,
           highWatermark: planned.highWatermark,
           lastStableOffset: planned.lastStableOffset,
-          startOffset: planned.logStartOffset,
+          startOffset: planned.startOffset,
           cutOffset: planned.cutOffset,
           firstOffset: progress.firstOffset,
           lastOffset: progress.lastOffset,
@@ -192,4 +203,20 @@ function buildManifest(plan: BackupPlan, results: PartitionProgress[], observer:
       segments: all.reduce((s, p) => s + p.segments.length, 0),
     },
   };
+}
+
+/** The newest complete backup of `clusterId` that holds at least one of `topics`. */
+async function latestBackupOf(
+  repo: Repository,
+  clusterId: string,
+  topics: string[],
+): Promise<Manifest | undefined> {
+  const complete = (await repo.listBackups()).filter(
+    (b) => b.status === 'complete' && b.manifest !== undefined,
+  );
+  const candidates = complete
+    .map((b) => b.manifest as Manifest)
+    .filter((m) => m.source.clusterId === clusterId && m.topics.some((t) => topics.includes(t.name)))
+    .sort((a, b) => (a.completedAt < b.completedAt ? -1 : a.completedAt > b.completedAt ? 1 : 0));
+  return candidates.at(-1);
 }

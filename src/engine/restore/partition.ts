@@ -78,7 +78,7 @@ export async function restorePartition(
   ];
 
   for (const segment of plan.segments) {
-    const path = repo.segmentPath(options.backupId, plan.sourceTopic, plan.partition, segment.file);
+    const path = repo.segmentPath(segment.backupId, plan.sourceTopic, plan.partition, segment.file);
     for await (const block of readSegmentBlocks(path)) {
       if (options.signal?.aborted) throw new KbackupError('INTERRUPTED', 'restore interrupted');
       for (const record of block) {

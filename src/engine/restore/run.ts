@@ -66,7 +66,8 @@ export async function runRestore(
   observer: RunObserver,
 ): Promise<RestoreResult> {
   const manifest = await repo.readManifest(options.backupId);
-  const plan = planRestore(manifest, options);
+  const ancestors = await repo.readAncestors(manifest);
+  const plan = planRestore(manifest, options, ancestors);
   const targetClusterId = await kafka.clusterId();
   const restoreId = restoreIdFor(plan, targetClusterId, options.window, options.provenanceHeaders);
   const base = { restoreId, plan, dryRun: options.dryRun };

@@ -76,6 +76,7 @@ export function makeManifest(topics: ManifestTopic[], backupId = 'bk-2026-01-01'
   return {
     format: 'kbackup-manifest',
     version: 1,
+    parent: null,
     backupId,
     tool: { name: 'kbackup', version: '0.1.0' },
     source: { clusterId: 'cluster-1', bootstrap: '127.0.0.1:9092' },
