@@ -15,6 +15,7 @@ export const COMMANDS: string[][] = [
   ['describe'],
   ['forget'],
   ['prune'],
+  ['doctor'],
   ['offsets', 'snapshot'],
   ['offsets', 'reset'],
   ['offsets', 'rollback'],

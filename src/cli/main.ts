@@ -11,6 +11,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerOffsets } from './commands/offsets.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRetention } from './commands/retention.js';
+import { registerDoctor } from './commands/doctor.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
 import { addConnectionOptions, allCommands, configPathFrom, layerEnvironmentAndConfig } from './options.js';
 import { loadConfigFile } from '../config/load.js';
@@ -164,6 +165,7 @@ registerBackup(program, run);
 registerRestore(program, run);
 registerInspect(program, run);
 registerRetention(program, run);
+registerDoctor(program, run);
 registerOffsets(program, run);
 
 try {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
 import type { z } from 'zod';
 import { restoreStateSchema, type RestoreState } from '../core/restore-state.js';
 import {
@@ -245,6 +245,11 @@ export class Repository {
       parent = link.parent;
     }
     return chain;
+  }
+
+  async freeBytes(): Promise<bigint> {
+    const fs = await statfs(this.root);
+    return BigInt(fs.bavail) * BigInt(fs.bsize);
   }
 
   async backupExists(id: string): Promise<boolean> {

@@ -11,6 +11,8 @@ import {
 } from '@platformatic/kafka';
 import { KbackupError } from '../../core/errors.js';
 import type {
+  ApiVersion,
+  ClusterDescription,
   CreateTopicSpec,
   FetchRequest,
   FetchResult,
@@ -66,7 +68,11 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     return {
       clientId: this.#options.clientId,
       bootstrapBrokers: this.#options.bootstrap,
+      // `timeout` is the broker-side wait (produce acks, topic creation); `requestTimeout` is how long the
+      // client waits for any response before it gives up on the connection (the client's default is 30 s,
+      // which would let one stalled request outlive a short --retry-deadline).
       timeout: this.#options.requestTimeoutMs,
+      requestTimeout: this.#options.requestTimeoutMs,
       connectTimeout: Math.min(this.#options.requestTimeoutMs, 10_000),
       retries: 2,
       retryDelay: 200,
@@ -410,6 +416,48 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets })),
       }),
     );
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const metadata = await this.#retrying('reading cluster metadata', () =>
+      this.#adminClient().metadata({ topics: [], forceUpdate: true }),
+    );
+    return {
+      clusterId: metadata.id,
+      controllerId: metadata.controllerId,
+      brokers: [...metadata.brokers]
+        .map(([nodeId, b]) => ({ nodeId, host: b.host, port: b.port, rack: b.rack ?? null }))
+        .sort((a, b) => a.nodeId - b.nodeId),
+    };
+  }
+
+  async apiVersions(): Promise<ApiVersion[]> {
+    const apis = await this.#retrying('reading API versions', () => this.#adminClient().listApis());
+    return apis.map((a) => ({
+      apiKey: a.apiKey,
+      name: a.name,
+      minVersion: a.minVersion,
+      maxVersion: a.maxVersion,
+    }));
+  }
+
+  async partitionSizes(topic: string, partitions: number[]): Promise<Map<number, bigint>> {
+    const result = await this.#retrying(`describing log dirs of ${topic}`, () =>
+      this.#adminClient().describeLogDirs({ topics: [{ name: topic, partitions }] }),
+    );
+    const sizes = new Map<number, bigint>();
+    for (const broker of result) {
+      for (const dir of broker.results) {
+        for (const t of dir.topics) {
+          if (t.name !== topic) continue;
+          for (const p of t.partitions) {
+            if (p.partitionSize > (sizes.get(p.partitionIndex) ?? -1n))
+              sizes.set(p.partitionIndex, p.partitionSize);
+          }
+        }
+      }
+    }
+    return sizes;
   }
 
   async close(): Promise<void> {

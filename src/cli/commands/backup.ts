@@ -24,6 +24,7 @@ interface BackupFlags {
   backupId?: string;
   resume?: string;
   incremental?: boolean;
+  requireFreeSpace?: boolean;
 }
 
 export function registerBackup(
@@ -59,6 +60,10 @@ export function registerBackup(
       'all',
     )
     .option('--backup-id <id>', 'id of the new backup (default: UTC time + random suffix)')
+    .option(
+      '--require-free-space',
+      'refuse to start when the estimated size exceeds the free space (default: warn)',
+    )
     .option('--incremental', 'start each partition where the newest complete backup of this cluster ended')
     .option('--resume <id>', 'finish an interrupted backup (the same command run again resumes it too)')
     .action(async (flags: BackupFlags) => {
@@ -106,6 +111,7 @@ async function backupCommand(ctx: CommandContext, flags: BackupFlags): Promise<n
         ...(flags.backupId === undefined ? {} : { backupId: flags.backupId }),
         ...(flags.resume === undefined ? {} : { resume: flags.resume }),
         incremental: flags.incremental === true,
+        requireFreeSpace: flags.requireFreeSpace === true,
         signal: ctx.signal,
       },
       observer,

@@ -30,7 +30,26 @@ export interface KafkaPort {
   fetchGroupOffsets(group: string, topics?: string[]): Promise<GroupOffset[]>;
   /** Commits offsets for a group through its coordinator, without joining it. */
   commitGroupOffsets(group: string, offsets: GroupOffset[]): Promise<void>;
+  /** Brokers and controller, for doctor. */
+  describeCluster(): Promise<ClusterDescription>;
+  /** The API versions the bootstrap broker supports, for doctor. */
+  apiVersions(): Promise<ApiVersion[]>;
+  /** On-disk size of partitions (largest replica), to estimate the space a backup needs. */
+  partitionSizes(topic: string, partitions: number[]): Promise<Map<number, bigint>>;
   close(): Promise<void>;
+}
+
+export interface ClusterDescription {
+  clusterId: string;
+  controllerId: number;
+  brokers: { nodeId: number; host: string; port: number; rack: string | null }[];
+}
+
+export interface ApiVersion {
+  apiKey: number;
+  name: string;
+  minVersion: number;
+  maxVersion: number;
 }
 
 export type IsolationLevel = 'read_committed' | 'read_uncommitted';

@@ -6,6 +6,7 @@ import type { BackupPlan, PartitionProgress } from '../../core/manifest/plan.js'
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from '../../core/manifest/schema.js';
 import type { KafkaPort } from '../../core/ports/kafka-port.js';
 import { newBackupId, type Repository } from '../../storage/repository.js';
+import { estimateBackupBytes } from '../../core/space.js';
 import { VERSION } from '../../version.js';
 import type { RunObserver } from '../observer.js';
 import { backupPartition, emptyProgress } from './partition.js';
@@ -21,6 +22,8 @@ export interface BackupOptions extends Omit<PlanRequest, 'backupId'> {
   resume?: string;
   /** Continue from the newest complete backup of the same cluster that shares topics with this one. */
   incremental?: boolean;
+  /** Refuse to start when the estimated size exceeds the free space (default: warn only). */
+  requireFreeSpace?: boolean;
   signal?: AbortSignal;
 }
 
@@ -58,6 +61,7 @@ export async function runBackup(
         : undefined;
     plan = await createPlan(kafka, { ...options, backupId, ...(findParent ? { findParent } : {}) }, observer);
   }
+  if (!resumed) await checkFreeSpace(kafka, repo, plan, options.requireFreeSpace === true, observer);
   const lock = await repo.lock(`backup-${plan.backupId}`, 'backup');
   try {
     if (!resumed) {
@@ -219,4 +223,36 @@ async function latestBackupOf(
     .filter((m) => m.source.clusterId === clusterId && m.topics.some((t) => topics.includes(t.name)))
     .sort((a, b) => (a.completedAt < b.completedAt ? -1 : a.completedAt > b.completedAt ? 1 : 0));
   return candidates.at(-1);
+}
+
+/** Compares the estimated size of the backup with the repository's free space, before any data is read. */
+async function checkFreeSpace(
+  kafka: KafkaPort,
+  repo: Repository,
+  plan: BackupPlan,
+  required: boolean,
+  observer: RunObserver,
+): Promise<void> {
+  const sized: (BackupPlan['partitions'][number] & { size: bigint })[] = [];
+  for (const topic of plan.topics) {
+    const partitions = plan.partitions.filter((p) => p.topic === topic.name);
+    const sizes = await kafka
+      .partitionSizes(
+        topic.name,
+        partitions.map((p) => p.partition),
+      )
+      .catch(() => new Map<number, bigint>());
+    for (const p of partitions) sized.push({ ...p, size: sizes.get(p.partition) ?? 0n });
+  }
+  const needed = estimateBackupBytes(sized);
+  const free = await repo.freeBytes();
+  if (needed <= free) return;
+  const gib = (n: bigint): string => `${(Number(n) / 1024 ** 3).toFixed(2)} GiB`;
+  const message = `the backup may need about ${gib(needed)} but ${repo.root} has ${gib(free)} free`;
+  if (required) {
+    throw new KbackupError('DISK', message, {
+      hint: 'Free space, choose another --repo, or drop --require-free-space to try anyway.',
+    });
+  }
+  observer.warn(`${message}; continuing (pass --require-free-space to refuse instead)`);
 }
