@@ -19,6 +19,7 @@ export const COMMANDS: string[][] = [
   ['offsets', 'snapshot'],
   ['offsets', 'reset'],
   ['offsets', 'rollback'],
+  ['drain'],
 ];
 
 export function helpOf(args: string[]): string {

@@ -7,7 +7,9 @@ import { EXIT_CODE_TABLE, ExitCode } from '../core/exit-codes.js';
 import { stringifyWithBigInt } from '../core/manifest/json.js';
 import { VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
+import { registerDrain } from './commands/drain.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerOffsets } from './commands/offsets.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRetention } from './commands/retention.js';
@@ -167,6 +169,8 @@ registerInspect(program, run);
 registerRetention(program, run);
 registerDoctor(program, run);
 registerOffsets(program, run);
+registerMigrate(program, run);
+registerDrain(program, run);
 
 try {
   // The configuration file is read before parsing: its values become the options' defaults, under the
