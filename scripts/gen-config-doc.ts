@@ -20,6 +20,7 @@ export const COMMANDS: string[][] = [
   ['offsets', 'reset'],
   ['offsets', 'rollback'],
   ['drain'],
+  ['migrate'],
 ];
 
 export function helpOf(args: string[]): string {

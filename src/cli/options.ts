@@ -80,10 +80,14 @@ export function layerEnvironmentAndConfig(root: Command, config: ConfigFile | un
 
 /** The --config value, read before commander parses (its values become option defaults). */
 export function configPathFrom(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  // Only global options (before the command name) are looked at: subcommands may have their own flags.
+  const valued = new Set(['--config', '--log-level', '--retry-deadline', '--metrics-file']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (!arg.startsWith('-')) break;
     if (arg === '--config') return argv[i + 1];
     if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+    if (valued.has(arg)) i++;
   }
   return env.KBACKUP_CONFIG;
 }

@@ -62,7 +62,11 @@ export class SegmentCorruptError extends KbackupError {
     readonly firstBadOffset: bigint | undefined,
     readonly lastBadOffset: bigint | undefined,
   ) {
-    super('SEGMENT_CORRUPT', message, {
+    const range =
+      firstBadOffset !== undefined && lastBadOffset !== undefined && firstBadOffset <= lastBadOffset
+        ? ` (offsets ${firstBadOffset}..${lastBadOffset} cannot be trusted)`
+        : '';
+    super('SEGMENT_CORRUPT', `${message}${range}`, {
       hint: 'Run `kbackup verify` on the backup to list every damaged file; restore from another backup.',
       details: {
         path,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { KbackupError } from '../core/errors.js';
 import { toFsError } from './fs-errors.js';
@@ -13,9 +14,15 @@ interface LockOwner {
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A process killed with SIGKILL stays a zombie until its parent reaps it: it holds nothing any more.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

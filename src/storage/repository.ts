@@ -7,7 +7,7 @@ import {
   type BackupPlan,
   type PartitionProgress,
 } from '../core/manifest/plan.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KbackupError } from '../core/errors.js';
 import { parseManifest, serializeManifest, stringifyWithBigInt } from '../core/manifest/json.js';
 import type { Manifest } from '../core/manifest/schema.js';
@@ -95,7 +95,7 @@ export class Repository {
       await mkdir(join(root, 'locks'), { recursive: true });
       await mkdir(join(root, 'restores'), { recursive: true });
     } catch (error) {
-      throw toFsError(error, 'creating repository', root);
+      throw toFsError(await realMkdirError(root, error), 'creating repository', root);
     }
     await writeFileAtomic(
       marker,
@@ -374,6 +374,29 @@ export class Repository {
       stringifyWithBigInt(restoreStateSchema.parse(state)),
     );
   }
+}
+
+/**
+ * A recursive mkdir reports ENOENT when a parent cannot be created (read-only filesystem, no permission).
+ * Creating the first missing ancestor on its own gives the real reason.
+ */
+async function realMkdirError(path: string, error: unknown): Promise<unknown> {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
+  let missing = path;
+  while (
+    dirname(missing) !== missing &&
+    !(await stat(dirname(missing)).then(
+      () => true,
+      () => false,
+    ))
+  )
+    missing = dirname(missing);
+  try {
+    await mkdir(missing);
+  } catch (real) {
+    return real;
+  }
+  return error;
 }
 
 /** Sortable, unique backup ids: UTC time to the second plus random hex. */

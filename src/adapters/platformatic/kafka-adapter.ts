@@ -7,6 +7,7 @@ import {
   ListOffsetTimestamps,
   ProduceAcks,
   Producer,
+  TimeoutError,
   type ClusterMetadata,
 } from '@platformatic/kafka';
 import { KbackupError } from '../../core/errors.js';
@@ -38,6 +39,28 @@ export interface ConnectionOptions {
   retryDeadlineMs?: number;
   /** Extra options passed to every client (TLS, SASL), see src/config. */
   security?: Record<string, unknown>;
+}
+
+/**
+ * Settles like `attempt`, or rejects with a retriable-looking TimeoutError once `deadline` has passed. The
+ * client retries internally, nesting retries (ApiVersions inside Metadata inside Fetch), so a single attempt
+ * against a black-holed broker can take (retries + 1)^2 request timeouts: minutes, whatever --retry-deadline
+ * says. The abandoned attempt settles later on its own; its result is ignored.
+ */
+function withinDeadline<T>(attempt: Promise<T>, deadline: number): Promise<T> {
+  attempt.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => {
+        reject(new TimeoutError('no response from the cluster within the retry deadline'));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([attempt, expired]).finally(() => {
+    clearTimeout(timer);
+  });
 }
 
 /**
@@ -86,8 +109,9 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   }
 
   async #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#options.retryDeadlineMs;
     try {
-      return await withRetry(operation, {
+      return await withRetry(() => withinDeadline(operation(), deadline), {
         deadlineMs: this.#options.retryDeadlineMs,
         isRetriable: isRetriableKafkaError,
         onRetry: () => {

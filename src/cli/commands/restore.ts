@@ -26,7 +26,7 @@ interface RestoreFlags {
   rename: string[];
   replicationFactor?: string;
   topicConfigs: boolean;
-  config: string[];
+  topicConfig: string[];
   provenanceHeaders?: boolean;
   fromTime?: string;
   toTime?: string;
@@ -62,7 +62,7 @@ export function registerRestore(
     .option('--rename <old=new>', 'restore topic old into topic new; repeatable', collect, [])
     .option('--replication-factor <n>', 'replication factor of created topics (-1: broker default)')
     .option('--no-topic-configs', 'do not copy the backed-up topic configs onto created topics')
-    .option('--config <key=value>', 'set a config on created topics; repeatable', collect, [])
+    .option('--topic-config <key=value>', 'set a config on created topics; repeatable', collect, [])
     .option(
       '--provenance-headers',
       'add kbackup.source.{topic,partition,offset} headers (off: byte-identical)',
@@ -130,7 +130,7 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
           ? {}
           : { replicationFactor: parseIntFlag('--replication-factor', flags.replicationFactor, -1, 32767) }),
         skipConfigs: !flags.topicConfigs,
-        configOverrides: parseKeyValues('--config', flags.config),
+        configOverrides: parseKeyValues('--topic-config', flags.topicConfig),
         provenanceHeaders: flags.provenanceHeaders === true,
         batchMaxBytes: parseSize('--batch-bytes', flags.batchBytes),
         dryRun: flags.dryRun === true,

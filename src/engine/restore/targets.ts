@@ -60,7 +60,7 @@ export async function createTarget(
   const configs = { ...(options.skipConfigs ? {} : topic.configs), ...options.configOverrides };
   if (configs['message.timestamp.type'] === 'LogAppendTime') {
     observer.warn(
-      `${topic.targetTopic} is created with message.timestamp.type=LogAppendTime: the broker will stamp restored records with new times; pass --config message.timestamp.type=CreateTime to keep the originals`,
+      `${topic.targetTopic} is created with message.timestamp.type=LogAppendTime: the broker will stamp restored records with new times; pass --topic-config message.timestamp.type=CreateTime to keep the originals`,
     );
   }
   await kafka.createTopic({

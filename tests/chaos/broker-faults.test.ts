@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { expectSameRecords } from '../support/compare.js';
+import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
+import { createTopic, highWatermarks, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
+import { pollUntil } from '../support/wait.js';
+import {
+  durableSegmentCount,
+  expectCleanError,
+  makeRecords,
+  onlyBackupId,
+  produceSmallBatches,
+  readProgress,
+  segmentFiles,
+  spawnCli,
+} from './support/faults.js';
+
+/**
+ * Broker failures while kbackup runs: the broker of a single-node cluster killed with SIGKILL mid-backup,
+ * and the partition leader of a 3-node cluster (RF=3, min.insync.replicas=2) killed mid-backup and
+ * mid-restore. Whatever kbackup does meanwhile (retry, or fail with exit 6 and be resumed), the end result
+ * must hold every source record exactly once, compared field by field.
+ */
+
+const PARTITIONS = 3;
+const RECORDS = 4_500;
+
+type BackupDoc = { backupId: string; resumed: boolean; totals: { records: number } };
+
+/** Verifies a backup and restores it into `target`; returns nothing, asserts record-for-record equality. */
+async function verifyAndRestore(cluster: KafkaCluster, repo: string, backupId: string, topic: string) {
+  const verified = await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backupId]);
+  expect(verified.ok).toBe(true);
+  const target = `${topic}-copy`;
+  await runCliJson([
+    'restore',
+    '--repo',
+    repo,
+    '--backup',
+    backupId,
+    '--bootstrap',
+    cluster.bootstrap,
+    '--rename',
+    `${topic}=${target}`,
+  ]);
+  const [source, copy] = await Promise.all([
+    readAllRecords(cluster.bootstrap, topic),
+    readAllRecords(cluster.bootstrap, target),
+  ]);
+  expect(source.flat()).toHaveLength(RECORDS);
+  expectSameRecords(copy, source, { compareOffsets: true });
+}
+
+describe('chaos: single broker killed with SIGKILL mid-backup', () => {
+  let cluster: KafkaCluster;
+  const topic = uniqueTopic('chaos-broker-kill');
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 1, name: 'chaos-broker-kill' });
+    await createTopic(cluster.bootstrap, topic, { partitions: PARTITIONS });
+    await produceSmallBatches(cluster.bootstrap, topic, makeRecords(RECORDS, PARTITIONS, { seed: 21 }));
+  });
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('retries or fails with exit 6, and a resume completes a backup that restores exactly', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const repo = tempRepo();
+    const args = [
+      'backup',
+      '--bootstrap',
+      cluster.bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--segment-records',
+      '150',
+      '--fetch-max-bytes',
+      '1KiB',
+    ];
+    const backup = spawnCli(['--json', ...args]);
+    await pollUntil(
+      async () => (backup.running() ? (await durableSegmentCount(repo, topic, PARTITIONS)) >= 1 : 'exited'),
+      { timeoutMs: 60_000, intervalMs: 5, description: 'the first durable segment' },
+    );
+    expect(backup.running(), 'the backup finished before the broker could be killed').toBe(true);
+
+    // Inject: kill -9 the only broker, then bring it back with the same data.
+    const [node] = cluster.nodes;
+    if (!node) throw new Error('no node');
+    await cluster.killNode(node.nodeId, 'SIGKILL');
+    expect(backup.running(), 'the backup must not have finished with its broker dead').toBe(true);
+    await cluster.restartNode(node.nodeId);
+
+    const first = await backup.result;
+    console.log(`backup with the broker killed exited ${first.code} after ${first.elapsedMs} ms`);
+    expect([0, 6], `exit code; stderr:\n${first.stderr}`).toContain(first.code);
+    const backupId = await onlyBackupId(repo);
+    if (first.code === 0) {
+      const doc = JSON.parse(first.stdout) as BackupDoc;
+      expect(doc.totals.records).toBe(RECORDS);
+    } else {
+      expectCleanError(first.stderr);
+      const listed = await runCliJson<{ backups: { id: string; status: string }[] }>([
+        'list',
+        '--repo',
+        repo,
+      ]);
+      expect(listed.backups).toEqual([expect.objectContaining({ id: backupId, status: 'incomplete' })]);
+      const resumed = await runCliJson<BackupDoc>([...args, '--resume', backupId]);
+      expect(resumed).toMatchObject({ backupId, resumed: true, totals: { records: RECORDS } });
+    }
+    await verifyAndRestore(cluster, repo, backupId, topic);
+  });
+});
+
+describe('chaos: 3-node cluster (RF=3, min.insync.replicas=2), partition leader killed', () => {
+  let cluster: KafkaCluster;
+  const topic = uniqueTopic('chaos-leader-kill');
+  const repo = tempRepo();
+  let backupId = '';
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 3, name: 'chaos-leader-kill' });
+    await createTopic(cluster.bootstrap, topic, { partitions: PARTITIONS, replicationFactor: 3 });
+    for (let p = 0; p < PARTITIONS; p++) await cluster.waitForIsr(topic, p, 3);
+    await produceSmallBatches(cluster.bootstrap, topic, makeRecords(RECORDS, PARTITIONS, { seed: 22 }));
+  });
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  /** Restarts every stopped node and waits for full ISRs, so the next test starts from a healthy cluster. */
+  async function heal(topics: string[]): Promise<void> {
+    for (const node of cluster.nodes) if (!node.running) await cluster.restartNode(node.nodeId);
+    for (const t of topics) for (let p = 0; p < PARTITIONS; p++) await cluster.waitForIsr(t, p, 3, 90_000);
+  }
+
+  it('a backup survives kill -9 of the leader it is fetching from, and restores exactly', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const args = [
+      '--json',
+      'backup',
+      '--bootstrap',
+      cluster.bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--segment-records',
+      '150',
+      '--fetch-max-bytes',
+      '1KiB',
+      '--concurrency',
+      String(PARTITIONS),
+    ];
+    const backup = spawnCli(args);
+    // Kill the leader of partition 0 once partition 0 has a durable segment and is still being read.
+    const id = await pollUntil(
+      async () => {
+        if (!backup.running()) return 'exited';
+        const backupId = await onlyBackupId(repo).catch(() => undefined);
+        if (backupId === undefined) return undefined;
+        return (await segmentFiles(repo, backupId, topic, 0)).length >= 1 ? backupId : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 5, description: 'a durable segment of partition 0' },
+    );
+    expect(backup.running(), 'the backup finished before the leader could be killed').toBe(true);
+    const leader = await cluster.leaderOf(topic, 0);
+    expect(leader).toBeGreaterThan(0);
+    const before = await readProgress(repo, id, topic, 0);
+    await cluster.killNode(leader, 'SIGKILL');
+    expect(before?.done, 'partition 0 was already fully read when its leader was killed').not.toBe(true);
+    expect(backup.running(), 'the backup finished before the leader was killed').toBe(true);
+
+    const result = await backup.result;
+    console.log(`backup across the loss of leader ${leader} took ${result.elapsedMs} ms`);
+    expect(result.code, `backup exit code; stderr:\n${result.stderr}`).toBe(0);
+    const doc = JSON.parse(result.stdout) as BackupDoc;
+    expect(doc).toMatchObject({ backupId: id, resumed: false, totals: { records: RECORDS } });
+    backupId = doc.backupId;
+    expect(await cluster.waitForLeader(topic, 0, { not: leader })).not.toBe(leader);
+
+    // The restore creates its topic with RF=3, which needs all three brokers again.
+    await heal([topic]);
+    await verifyAndRestore(cluster, repo, backupId, topic);
+  });
+
+  it('a restore survives kill -9 of a target leader (or is resumed) and writes every record exactly once', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    expect(backupId, 'needs the backup of the previous test').not.toBe('');
+    await heal([topic, `${topic}-copy`]);
+    const target = `${topic}-restore-kill`;
+    const args = [
+      '--json',
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      cluster.bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--batch-bytes',
+      '2KiB',
+      '--concurrency',
+      String(PARTITIONS),
+    ];
+    const restore = spawnCli(args);
+    await pollUntil(
+      async () => {
+        if (!restore.running()) return 'exited';
+        const ends = await highWatermarks(cluster.bootstrap, target).catch(() => [0n]);
+        return ends[0] !== undefined && ends[0] >= 200n;
+      },
+      { timeoutMs: 60_000, intervalMs: 5, description: `200 records restored into ${target}-0` },
+    );
+    expect(restore.running(), 'the restore finished before the leader could be killed').toBe(true);
+    const leader = await cluster.leaderOf(target, 0);
+    expect(leader).toBeGreaterThan(0);
+    await cluster.killNode(leader, 'SIGKILL');
+    expect(restore.running(), 'the restore finished before the leader was killed').toBe(true);
+
+    const first = await restore.result;
+    console.log(`restore with leader ${leader} killed exited ${first.code} after ${first.elapsedMs} ms`);
+    expect([0, 6], `restore exit code; stderr:\n${first.stderr}`).toContain(first.code);
+    if (first.code === 6) {
+      expectCleanError(first.stderr);
+      // The same command resumes, with the killed broker still down (two replicas satisfy min.insync).
+      const resumed = await runCli(args);
+      expect(resumed.code, `resumed restore exit code; stderr:\n${resumed.stderr}`).toBe(0);
+      expect((JSON.parse(resumed.stdout) as { mode: string }).mode).toBe('resumed');
+    }
+    const [source, copy] = await Promise.all([
+      readAllRecords(cluster.bootstrap, topic),
+      readAllRecords(cluster.bootstrap, target),
+    ]);
+    expect(copy.flat()).toHaveLength(RECORDS);
+    expectSameRecords(copy, source, { compareOffsets: true });
+    expect((await highWatermarks(cluster.bootstrap, target)).reduce((a, b) => a + b, 0n)).toBe(
+      BigInt(RECORDS),
+    );
+  });
+});

@@ -1,0 +1,232 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { expectSameRecords } from '../support/compare.js';
+import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
+import { createTopic, readAllRecords, uniqueTopic, withAdmin } from '../support/kafka-helpers.js';
+import { pollUntil } from '../support/wait.js';
+import {
+  durableSegmentCount,
+  expectCleanError,
+  makeRecords,
+  onlyBackupId,
+  parseErrorDocument,
+  produceSmallBatches,
+  socketInodes,
+  spawnCli,
+  type RunningCli,
+} from './support/faults.js';
+
+/**
+ * Network partitions between kbackup and the brokers, made by the harness's TCP proxies: stall() keeps every
+ * socket open but moves no bytes (a black-holed link: requests time out instead of failing fast), heal()
+ * lets bytes flow again. kbackup must ride out a stall that heals, and must neither hang nor report success
+ * when one does not heal within --retry-deadline.
+ */
+
+const PARTITIONS = 3;
+const RECORDS = 4_500;
+/** Hang guard, not a speed target: a stalled run must have given up long before this. */
+const HANG_GUARD_MS = 90_000;
+
+type BackupDoc = { backupId: string; resumed: boolean; totals: { records: number } };
+
+describe('chaos: network stalls between kbackup and the broker (proxied)', () => {
+  let cluster: KafkaCluster;
+  const topic = uniqueTopic('chaos-net');
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 1, proxied: true, name: 'chaos-net' });
+    await createTopic(cluster.bootstrap, topic, { partitions: PARTITIONS });
+    await produceSmallBatches(cluster.bootstrap, topic, makeRecords(RECORDS, PARTITIONS, { seed: 31 }));
+  });
+
+  afterEach(() => {
+    // A failed test must not leave the link stalled for the next one.
+    cluster.proxies?.heal();
+  });
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  function proxies() {
+    const p = cluster.proxies;
+    if (!p) throw new Error('cluster was not started with proxied: true');
+    return p;
+  }
+
+  function backupArgs(repo: string, ...extra: string[]): string[] {
+    return [
+      ...extra,
+      'backup',
+      '--bootstrap',
+      cluster.bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--segment-records',
+      '150',
+      '--fetch-max-bytes',
+      '1KiB',
+    ];
+  }
+
+  /** Waits for the first durable segment of a running backup, then stalls the link. */
+  async function stallAfterFirstSegment(backup: RunningCli, repo: string): Promise<Set<string>> {
+    await pollUntil(
+      async () => (backup.running() ? (await durableSegmentCount(repo, topic, PARTITIONS)) >= 1 : 'exited'),
+      { timeoutMs: 60_000, intervalMs: 5, description: 'the first durable segment' },
+    );
+    expect(backup.running(), 'the backup finished before the link could be stalled').toBe(true);
+    const pid = backup.child.pid;
+    if (pid === undefined) throw new Error('no pid');
+    const sockets = socketInodes(pid);
+    proxies().stall();
+    return sockets;
+  }
+
+  it('a stall that heals: the backup completes, complete and correct', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const repo = tempRepo();
+    // Default --retry-deadline (60s): requests time out after 30 s and are retried within the deadline.
+    const backup = spawnCli(backupArgs(repo, '--json'));
+    const before = await stallAfterFirstSegment(backup, repo);
+    const stalledAt = Date.now();
+    const pid = backup.child.pid as number;
+    // Hold the stall until kbackup has given up on a connection it had when the stall began (a request
+    // timed out and the client dropped the socket): the stall is then one kbackup has noticed and must
+    // recover from, not one that merely delays bytes.
+    await pollUntil(
+      () => {
+        if (!backup.running()) return 'exited';
+        const now = socketInodes(pid);
+        return [...before].some((s) => !now.has(s));
+      },
+      { timeoutMs: 75_000, intervalMs: 20, description: 'kbackup to drop a stalled connection' },
+    );
+    expect(backup.running(), 'the backup ended during the stall').toBe(true);
+    console.log(`kbackup dropped a stalled connection after ${Date.now() - stalledAt} ms; healing`);
+    proxies().heal();
+
+    const result = await backup.result;
+    expect(result.code, `backup exit code; stderr:\n${result.stderr}`).toBe(0);
+    const doc = JSON.parse(result.stdout) as BackupDoc;
+    expect(doc).toMatchObject({ resumed: false, totals: { records: RECORDS } });
+    const listed = await runCliJson<{ backups: { id: string; status: string }[] }>(['list', '--repo', repo]);
+    expect(listed.backups).toEqual([expect.objectContaining({ id: doc.backupId, status: 'complete' })]);
+    expect((await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', doc.backupId])).ok).toBe(
+      true,
+    );
+
+    const target = `${topic}-after-stall`;
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      doc.backupId,
+      '--bootstrap',
+      cluster.bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+    ]);
+    const [source, copy] = await Promise.all([
+      readAllRecords(cluster.bootstrap, topic),
+      readAllRecords(cluster.bootstrap, target),
+    ]);
+    expect(source.flat()).toHaveLength(RECORDS);
+    expectSameRecords(copy, source, { compareOffsets: true });
+  });
+
+  it('a stall that never heals with --retry-deadline 5s: exit 6 (no hang, no success), then resumable', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const repo = tempRepo();
+    const args = backupArgs(repo, '--retry-deadline', '5s');
+    const backup = spawnCli(['--json', ...args]);
+    await stallAfterFirstSegment(backup, repo);
+    const stalledAt = Date.now();
+    const guard = setTimeout(() => backup.child.kill('SIGKILL'), HANG_GUARD_MS);
+    const result = await backup.result.finally(() => {
+      clearTimeout(guard);
+    });
+    const afterStallMs = Date.now() - stalledAt;
+    console.log(`stalled backup exited ${result.code} ${afterStallMs} ms after the stall began`);
+    expect(result.signal, `kbackup hung for ${HANG_GUARD_MS} ms and was killed`).toBeNull();
+    expect(afterStallMs).toBeLessThan(HANG_GUARD_MS);
+    expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(6);
+    expectCleanError(result.stderr);
+    const error = parseErrorDocument(result.stdout);
+    expect(error).toMatchObject({ status: 'error', exitCode: 6, error: { canRetry: true } });
+    expect(['CONNECTION', 'KAFKA_RETRIABLE']).toContain(error.error.code);
+
+    // Listing needs no broker: the backup is incomplete (no manifest), and verify says so.
+    const backupId = await onlyBackupId(repo);
+    const listed = await runCliJson<{ backups: { id: string; status: string }[] }>(['list', '--repo', repo]);
+    expect(listed.backups).toEqual([expect.objectContaining({ id: backupId, status: 'incomplete' })]);
+    expect((await runCli(['verify', '--repo', repo, '--backup', backupId])).code).toBe(4);
+
+    proxies().heal();
+    const resumed = await runCliJson<BackupDoc>(args);
+    expect(resumed).toMatchObject({ backupId, resumed: true, totals: { records: RECORDS } });
+    expect((await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backupId])).ok).toBe(
+      true,
+    );
+  });
+
+  it('offsets snapshot under a network partition exits 6 with a clear message instead of hanging', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const group = `chaos-net-group-${Date.now().toString(36)}`;
+    await withAdmin(cluster.bootstrap, (admin) =>
+      admin.alterConsumerGroupOffsets({
+        groupId: group,
+        topics: [{ name: topic, partitionOffsets: [{ partition: 0, offset: 7n }] }],
+      }),
+    );
+    const dir = tempRepo('kbackup-offsets-');
+    const out = join(dir, 'f.json');
+    const args = [
+      '--json',
+      'offsets',
+      'snapshot',
+      '--bootstrap',
+      cluster.bootstrap,
+      '--group',
+      group,
+      '--out',
+      out,
+      '--retry-deadline',
+      '5s',
+    ];
+
+    proxies().stall();
+    const snapshot = spawnCli(args);
+    const guard = setTimeout(() => snapshot.child.kill('SIGKILL'), HANG_GUARD_MS);
+    const result = await snapshot.result.finally(() => {
+      clearTimeout(guard);
+    });
+    console.log(`offsets snapshot under a stall exited ${result.code} after ${result.elapsedMs} ms`);
+    expect(result.signal, `kbackup hung for ${HANG_GUARD_MS} ms and was killed`).toBeNull();
+    expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(6);
+    expectCleanError(result.stderr);
+    expect(result.stderr).toMatch(/cannot reach the Kafka cluster/);
+    expect(result.stderr).toMatch(/hint: /);
+    const error = parseErrorDocument(result.stdout);
+    expect(error).toMatchObject({ exitCode: 6, error: { code: 'CONNECTION', canRetry: true } });
+    expect(existsSync(out), 'no snapshot file may be written when nothing was read').toBe(false);
+
+    // Control: the same command works once the link is healed.
+    proxies().heal();
+    const healed = await runCli(args);
+    expect(healed.code, `stderr:\n${healed.stderr}`).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain(group);
+  });
+});
