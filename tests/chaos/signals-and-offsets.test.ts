@@ -1,0 +1,229 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Consumer } from '@platformatic/kafka';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_ENTRY, runCliJson, tempRepo } from '../support/cli.js';
+import { expectSameRecords } from '../support/compare.js';
+import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
+import {
+  clientOptions,
+  createTopic,
+  highWatermarks,
+  produceRecords,
+  readAllRecords,
+  uniqueTopic,
+  withAdmin,
+  type TestRecord,
+} from '../support/kafka-helpers.js';
+import { pollUntil } from '../support/wait.js';
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    }),
+  );
+}
+
+describe('chaos: signals and the consumer-group step', () => {
+  let cluster: KafkaCluster;
+  const topic = uniqueTopic('signals');
+  const PARTITIONS = 3;
+  const RECORDS = 60_000;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 1, name: 'chaos-signals' });
+    await createTopic(cluster.bootstrap, topic, { partitions: PARTITIONS });
+    const base = BigInt(Date.now()) - 600_000n;
+    const records: TestRecord[] = Array.from({ length: RECORDS }, (_, i) => ({
+      partition: i % PARTITIONS,
+      key: Buffer.from(`key-${i}`),
+      value: Buffer.from(`value-${i}`),
+      timestamp: base + BigInt(i),
+    }));
+    await produceRecords(cluster.bootstrap, topic, records);
+  });
+
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  async function durableSegments(repo: string): Promise<number> {
+    let count = 0;
+    for (const id of await readdir(join(repo, 'backups')).catch(() => [] as string[])) {
+      for (let p = 0; p < PARTITIONS; p++) {
+        const files = await readdir(join(repo, 'backups', id, 'data', topic, String(p))).catch(
+          () => [] as string[],
+        );
+        count += files.filter((f) => f.endsWith('.kseg')).length;
+      }
+    }
+    return count;
+  }
+
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    it(`${signal} stops a backup gracefully with exit ${code}, keeping progress for a resume`, async () => {
+      const repo = tempRepo();
+      const args = [
+        'backup',
+        '--bootstrap',
+        cluster.bootstrap,
+        '--topics',
+        topic,
+        '--repo',
+        repo,
+        '--segment-records',
+        '2000',
+        '--fetch-max-bytes',
+        '32KiB',
+        '--concurrency',
+        '1',
+      ];
+      const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = exitOf(child);
+      await pollUntil(async () => (child.exitCode === null ? (await durableSegments(repo)) >= 2 : 'exited'), {
+        timeoutMs: 120_000,
+        intervalMs: 5,
+        description: 'two durable segments',
+      });
+      expect(child.exitCode, 'finished before the signal; make the data set larger').toBeNull();
+      child.kill(signal);
+      const result = await exited;
+      expect(result.code).toBe(code);
+      expect(stderr).toContain(`${signal}: finishing in-flight work and saving progress`);
+      const listed = await runCliJson<{ backups: { status: string }[] }>(['list', '--repo', repo]);
+      expect(listed.backups.map((b) => b.status)).toEqual(['incomplete']);
+      // The segment in flight was finished, not dropped: at least what was durable before the signal remains.
+      expect(await durableSegments(repo)).toBeGreaterThanOrEqual(2);
+
+      const resumed = await runCliJson<{ backupId: string; resumed: boolean; totals: { records: number } }>(
+        args,
+      );
+      expect(resumed).toMatchObject({ resumed: true, totals: { records: RECORDS } });
+      expect(
+        (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
+      ).toBe(true);
+    });
+  }
+
+  it('a failed group-offset step is finished by a re-run without producing the data again', async () => {
+    const group = uniqueTopic('group');
+    // The group consumes part of the topic and leaves; the backup captures its offsets.
+    await withAdmin(cluster.bootstrap, (admin) =>
+      admin.alterConsumerGroupOffsets({
+        groupId: group,
+        topics: [{ name: topic, partitionOffsets: [0, 1, 2].map((p) => ({ partition: p, offset: 1234n })) }],
+      }),
+    );
+    const repo = tempRepo();
+    const { backupId } = await runCliJson<{ backupId: string }>([
+      'backup',
+      '--bootstrap',
+      cluster.bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--consumer-groups',
+      group,
+    ]);
+    const target = `${topic}-restored`;
+    const args = [
+      '--json',
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      cluster.bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--consumer-groups',
+      group,
+      '--batch-bytes',
+      '8KiB',
+    ];
+
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = exitOf(child);
+    // Once data flows, freeze the restore and let a real consumer join the group on the target topic.
+    await pollUntil(
+      async () =>
+        (await highWatermarks(cluster.bootstrap, target).catch(() => [0n])).reduce((a, b) => a + b, 0n) > 0n
+          ? true
+          : undefined,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 5,
+        description: 'restore to start writing',
+      },
+    );
+    child.kill('SIGSTOP');
+    const member = new Consumer({
+      ...clientOptions(cluster.bootstrap, 'kbackup-test-member'),
+      groupId: group,
+      autocommit: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+    });
+    try {
+      await member.consume({ topics: [target], mode: 'latest' });
+      await pollUntil(
+        async () =>
+          ((await withAdmin(cluster.bootstrap, (a) => a.describeGroups({ groups: [group] }))).get(group)
+            ?.members.size ?? 0) > 0,
+        {
+          timeoutMs: 30_000,
+          description: 'the consumer to join the group',
+        },
+      );
+      child.kill('SIGCONT');
+      const first = await exited;
+      expect(first.code).toBe(2);
+      const error = JSON.parse(stdout) as { error: { message: string } };
+      expect(error.error.message).toMatch(new RegExp(`group\\(s\\) ${group} \\(1 active members`));
+    } finally {
+      await member.close(true);
+    }
+    const ends = await highWatermarks(cluster.bootstrap, target);
+    expect(ends.reduce((a, b) => a + b, 0n)).toBe(BigInt(RECORDS));
+
+    await pollUntil(
+      async () =>
+        ((await withAdmin(cluster.bootstrap, (a) => a.describeGroups({ groups: [group] }))).get(group)
+          ?.members.size ?? 1) === 0,
+      {
+        timeoutMs: 30_000,
+        description: 'the group to be empty',
+      },
+    );
+    const again = await runCliJson<{
+      mode: string;
+      totals: { records: number };
+      groupOffsets: { partition: number; targetOffset: string }[];
+    }>(args.slice(1));
+    expect(again.mode).toBe('resumed');
+    expect(again.totals.records).toBe(0);
+    expect(await highWatermarks(cluster.bootstrap, target)).toEqual(ends);
+    // Dense target, written in order from offset 0: source offset 1234 maps to target offset 1234.
+    expect(again.groupOffsets.map((g) => [g.partition, g.targetOffset]).sort()).toEqual([
+      [0, '1234'],
+      [1, '1234'],
+      [2, '1234'],
+    ]);
+    expectSameRecords(
+      await readAllRecords(cluster.bootstrap, target),
+      await readAllRecords(cluster.bootstrap, topic),
+      { compareOffsets: true },
+    );
+  });
+});
