@@ -214,4 +214,40 @@ describe('CLI behaviour on a real broker', () => {
     expect(verify.code).toBe(4);
     expect(verify.stdout).toMatch(/incomplete/);
   });
+
+  it('warns when a backed-up topic allows unclean leader election', async () => {
+    const unclean = uniqueTopic('unclean');
+    await createTopic(bootstrap, unclean, {
+      partitions: 1,
+      configs: { 'unclean.leader.election.enable': 'true' },
+    });
+    const result = await runCliJson<{ warnings: string[] }>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      unclean,
+      '--repo',
+      tempRepo(),
+    ]);
+    expect(result.warnings).toEqual([
+      expect.stringContaining(`topic ${unclean} has unclean.leader.election.enable=true`),
+    ]);
+  });
+
+  it('refuses a second backup with the same id', async () => {
+    const again = await runCli([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      topic,
+      '--repo',
+      repo,
+      '--backup-id',
+      backupId,
+    ]);
+    expect(again.code).toBe(2);
+    expectCleanError(again.stderr, new RegExp(`backup ${backupId} already exists`));
+  });
 });
