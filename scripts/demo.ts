@@ -109,7 +109,20 @@ async function main(): Promise<void> {
   }
 }
 
+/** The message of an error and of everything inside it, so that a failure explains itself. */
+function explain(error: unknown): string {
+  const parts: string[] = [];
+  const visit = (e: unknown, depth: number): void => {
+    if (depth > 5 || !(e instanceof Error)) return;
+    parts.push(e.message);
+    if (e instanceof AggregateError) for (const inner of e.errors) visit(inner, depth + 1);
+    visit(e.cause, depth + 1);
+  };
+  visit(error, 0);
+  return parts.length > 0 ? [...new Set(parts)].join(' <- ') : String(error);
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`demo failed: ${explain(error)}\n`);
   process.exitCode = 1;
 });

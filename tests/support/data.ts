@@ -18,8 +18,13 @@ export function randomBytesSeeded(random: () => number, length: number): Buffer 
   return out;
 }
 
-// Relative to now: brokers delete records older than retention.ms (7 days by default) in the background.
-const BASE_TIME = BigInt(Date.now()) - 3_600_000n;
+/**
+ * Timestamps stay within the last days: brokers delete records older than retention.ms (7 days by
+ * default) in the background, and Kafka 4 rejects timestamps more than an hour in the future
+ * (message.timestamp.after.max.ms). So records one second apart end an hour before now.
+ */
+const baseTime = (perPartition: number): bigint =>
+  BigInt(Date.now()) - 3_600_000n - BigInt(perPartition) * 1000n;
 
 /**
  * Records that exercise every fidelity edge: null and empty keys and values, tombstones, headers with
@@ -28,6 +33,7 @@ const BASE_TIME = BigInt(Date.now()) - 3_600_000n;
 export function edgeCaseRecords(partitions: number, perPartition: number, seed = 1): TestRecord[] {
   const random = seededRandom(seed);
   const records: TestRecord[] = [];
+  const BASE_TIME = baseTime(perPartition);
   const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   for (let i = 0; i < perPartition; i++) {
     for (let p = 0; p < partitions; p++) {

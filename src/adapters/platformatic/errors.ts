@@ -77,6 +77,12 @@ export function toKbackupError(error: unknown, what: string): KbackupError {
       hint: 'Raise max.message.bytes on the target topic (and message.max.bytes on the brokers).',
     });
   }
+  if (hasApiError(error, 'INVALID_TIMESTAMP')) {
+    return new KbackupError('KAFKA', `${what}: the broker refused a record timestamp as out of range`, {
+      cause: error,
+      hint: 'Kafka 4 rejects timestamps more than an hour ahead (message.timestamp.after.max.ms) and, if set, too far behind (message.timestamp.before.max.ms). Raise them on the target topic, e.g. --topic-config message.timestamp.after.max.ms=9223372036854775807.',
+    });
+  }
   if (isRetriableKafkaError(error) || GenericError.isGenericError(error)) {
     const network =
       error instanceof NetworkError ||
