@@ -27,3 +27,24 @@ export function formatDuration(ms: number): string {
   const s = ms / 1000;
   return s < 120 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
+
+/** The consumer-group offsets a restore or migrate committed, as printed after the run. */
+export function groupOffsetsReport(
+  groupOffsets: readonly {
+    targetGroup: string;
+    targetTopic: string;
+    partition: number;
+    sourceOffset: bigint;
+    targetOffset: bigint;
+  }[],
+): string[] {
+  if (groupOffsets.length === 0) return [];
+  const groups = new Set(groupOffsets.map((g) => g.targetGroup)).size;
+  return [
+    table(
+      ['group', 'topic', 'partition', 'source offset', 'target offset'],
+      groupOffsets.map((g) => [g.targetGroup, g.targetTopic, g.partition, g.sourceOffset, g.targetOffset]),
+    ),
+    `committed and read back the offsets of ${groups} group(s)`,
+  ];
+}

@@ -8,7 +8,19 @@ import type { RestorePlan, RestoreWindow } from './restore-plan.js';
  * produced and updated as partitions finish, so that re-running the same restore resumes it: the data that
  * reached the target is not produced again, and a failed consumer-group step is finished on its own.
  */
-const runSchema = z.object({ source: int64, target: int64, length: int64 });
+/** A run of the source→target offset map (src/core/offset-map.ts). */
+export const offsetRunSchema = z.object({ source: int64, target: int64, length: int64 });
+
+/** A consumer-group offset translated and committed on the target (src/core/group-translation.ts). */
+export const groupOffsetTranslationSchema = z.object({
+  sourceGroup: z.string(),
+  targetGroup: z.string(),
+  sourceTopic: z.string(),
+  targetTopic: z.string(),
+  partition: z.number().int().nonnegative(),
+  sourceOffset: int64,
+  targetOffset: int64,
+});
 
 export const restoreStateSchema = z.object({
   format: z.literal('kbackup-restore'),
@@ -31,20 +43,10 @@ export const restoreStateSchema = z.object({
       done: z.boolean(),
       records: z.number().int().nonnegative(),
       targetEndOffset: int64.nullable(),
-      runs: z.array(runSchema),
+      runs: z.array(offsetRunSchema),
     }),
   ),
-  groupOffsets: z.array(
-    z.object({
-      sourceGroup: z.string(),
-      targetGroup: z.string(),
-      sourceTopic: z.string(),
-      targetTopic: z.string(),
-      partition: z.number().int().nonnegative(),
-      sourceOffset: int64,
-      targetOffset: int64,
-    }),
-  ),
+  groupOffsets: z.array(groupOffsetTranslationSchema),
 });
 
 export type RestoreState = z.output<typeof restoreStateSchema>;

@@ -13,6 +13,7 @@ import { parseManifest, serializeManifest, stringifyWithBigInt } from '../core/m
 import type { Manifest } from '../core/manifest/schema.js';
 import { writeFileAtomic, fsyncDirectory } from './atomic.js';
 import { toFsError } from './fs-errors.js';
+import { readTextIfExists } from './read.js';
 import { FileLock } from './lock.js';
 
 export const REPO_MARKER = 'kbackup-repo.json';
@@ -22,13 +23,8 @@ export const PROGRESS_FILE = 'progress.json';
 const TRASH_PREFIX = '.trash-';
 
 async function readValidated<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw toFsError(error, 'reading', path);
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   let raw: unknown;
   try {
     raw = JSON.parse(text);

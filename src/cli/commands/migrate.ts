@@ -11,7 +11,7 @@ import {
 import { DEFAULT_STATE_DIR } from '../../engine/migrate/state-store.js';
 import type { CommandContext } from '../context.js';
 import { collect, parseDuration, parseIntFlag, parseKeyValues, parseRenames, parseSize } from '../parse.js';
-import { formatBytes, formatDuration, table } from '../render.js';
+import { formatBytes, formatDuration, table, groupOffsetsReport } from '../render.js';
 
 interface MigrateFlags {
   sourceBootstrap: string;
@@ -254,21 +254,6 @@ function report(ctx: CommandContext, result: MigrateResult, durationMs: number):
       `WARNING: ${result.totals.lostToRetention} source offsets were deleted by retention before they were copied`,
     );
   }
-  if (result.groupOffsets.length > 0) {
-    ctx.print(
-      table(
-        ['group', 'topic', 'partition', 'source offset', 'target offset'],
-        result.groupOffsets.map((g) => [
-          g.targetGroup,
-          g.targetTopic,
-          g.partition,
-          g.sourceOffset,
-          g.targetOffset,
-        ]),
-      ),
-    );
-    const groupCount = new Set(result.groupOffsets.map((g) => g.targetGroup)).size;
-    ctx.print(`committed and read back the offsets of ${groupCount} group(s)`);
-  }
+  for (const line of groupOffsetsReport(result.groupOffsets)) ctx.print(line);
   ctx.print(`progress: ${result.stateFile}`);
 }

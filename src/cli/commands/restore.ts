@@ -14,7 +14,7 @@ import {
   parseSize,
   parseTime,
 } from '../parse.js';
-import { formatBytes, formatDuration, table } from '../render.js';
+import { formatBytes, formatDuration, table, groupOffsetsReport } from '../render.js';
 import { resolveBackupId } from './resolve.js';
 
 interface RestoreFlags {
@@ -194,22 +194,7 @@ async function restoreCommand(ctx: CommandContext, flags: RestoreFlags): Promise
       ctx.print(
         `restore of ${backupId} complete: ${result.totals.records.toLocaleString()} records, ${formatBytes(result.totals.payloadBytes)} in ${formatDuration(durationMs)}${created}`,
       );
-      if (result.groupOffsets.length > 0) {
-        ctx.print(
-          table(
-            ['group', 'topic', 'partition', 'source offset', 'target offset'],
-            result.groupOffsets.map((g) => [
-              g.targetGroup,
-              g.targetTopic,
-              g.partition,
-              g.sourceOffset,
-              g.targetOffset,
-            ]),
-          ),
-        );
-        const groupCount = new Set(result.groupOffsets.map((g) => g.targetGroup)).size;
-        ctx.print(`committed and read back the offsets of ${groupCount} group(s)`);
-      }
+      for (const line of groupOffsetsReport(result.groupOffsets)) ctx.print(line);
     }
     return 0;
   } finally {

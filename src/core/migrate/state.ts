@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { KbackupError } from '../errors.js';
 import { int64 } from '../manifest/schema.js';
 import type { OffsetRun } from '../offset-map.js';
+import { groupOffsetTranslationSchema, offsetRunSchema } from '../restore-state.js';
 
 /**
  * <state-dir>/<migration-id>.json: the durable state of one migration. It is written before the first
@@ -12,7 +13,6 @@ import type { OffsetRun } from '../offset-map.js';
  * The target partitions are the source of truth for how far the copy got; this file only says where the
  * migration started writing in each of them and how source offsets map onto target offsets (the runs).
  */
-const runSchema = z.object({ source: int64, target: int64, length: int64 });
 
 export const migrateModeSchema = z.enum(['one-shot', 'follow', 'until-drained']);
 export type MigrateMode = z.output<typeof migrateModeSchema>;
@@ -46,20 +46,10 @@ export const migrateStateSchema = z.object({
       /** Every source offset below this one is copied (in `runs`) or is not a record to copy. */
       sourceNextOffset: int64,
       /** Source → target offsets of every record written and acknowledged, in order. */
-      runs: z.array(runSchema),
+      runs: z.array(offsetRunSchema),
     }),
   ),
-  groupOffsets: z.array(
-    z.object({
-      sourceGroup: z.string(),
-      targetGroup: z.string(),
-      sourceTopic: z.string(),
-      targetTopic: z.string(),
-      partition: z.number().int().nonnegative(),
-      sourceOffset: int64,
-      targetOffset: int64,
-    }),
-  ),
+  groupOffsets: z.array(groupOffsetTranslationSchema),
 });
 
 export type MigrateState = z.output<typeof migrateStateSchema>;

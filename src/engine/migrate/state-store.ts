@@ -1,9 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringifyWithBigInt } from '../../core/manifest/json.js';
 import { migrateStateSchema, parseMigrateState, type MigrateState } from '../../core/migrate/state.js';
 import { writeFileAtomic } from '../../storage/atomic.js';
 import { toFsError } from '../../storage/fs-errors.js';
+import { readTextIfExists } from '../../storage/read.js';
 import { FileLock } from '../../storage/lock.js';
 
 export const DEFAULT_STATE_DIR = '.kbackup-migrate';
@@ -13,14 +14,8 @@ export function stateFilePath(stateDir: string, migrationId: string): string {
 }
 
 export async function readMigrateState(path: string): Promise<MigrateState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw toFsError(error, 'reading', path);
-  }
-  return parseMigrateState(text, path);
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : parseMigrateState(text, path);
 }
 
 /**
