@@ -154,6 +154,37 @@ describe('backup → verify → restore round trip against a real broker', () =>
     });
   });
 
+  it('fails fast with a clear message when a record is too large for the target', async () => {
+    const backup = await runCliJson<BackupJson>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      big,
+      '--repo',
+      repo,
+    ]);
+    const small = `${big}-small`;
+    await createTopic(bootstrap, small, { partitions: 1, configs: { 'max.message.bytes': '1048576' } });
+    const started = Date.now();
+    const result = await runCli([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${big}=${small}`,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/a record is larger than the target allows/);
+    expect(result.stderr).toMatch(/hint: Raise max.message.bytes/);
+    // Not retried until the 60 s deadline: a generous bound, only to prove it is not treated as retriable.
+    expect(Date.now() - started).toBeLessThan(45_000);
+  });
+
   it('backs up an empty topic as empty and restores it with its partitions', async () => {
     const empty = uniqueTopic('empty');
     await createTopic(bootstrap, empty, { partitions: 2 });
