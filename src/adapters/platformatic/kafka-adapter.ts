@@ -296,7 +296,21 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         const partition = response.responses[0]?.partitions.find(
           (p) => p.partitionIndex === request.partition,
         );
-        if (!partition) throw new KbackupError('KAFKA_RETRIABLE', `${what}: the broker returned no data`);
+        if (!partition) {
+          // An incremental fetch session (KIP-227) leaves out partitions with nothing new: no records yet.
+          const current = (await this.partitionOffsets(request.topic, [request.partition])).get(
+            request.partition,
+          );
+          return {
+            records: [],
+            skipped: [],
+            nextOffset: request.offset,
+            highWatermark: current?.highWatermark ?? request.offset,
+            lastStableOffset: current?.lastStableOffset ?? request.offset,
+            logStartOffset: current?.logStartOffset ?? 0n,
+            offsetOutOfRange: false,
+          };
+        }
         return decodeFetchedBatches(request, partition, partition.records ?? []);
       } catch (error) {
         if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) {
