@@ -296,42 +296,31 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         const partition = response.responses[0]?.partitions.find(
           (p) => p.partitionIndex === request.partition,
         );
-        if (!partition) {
-          // An incremental fetch session (KIP-227) leaves out partitions with nothing new: no records yet.
-          const current = (await this.partitionOffsets(request.topic, [request.partition])).get(
-            request.partition,
-          );
-          return {
-            records: [],
-            skipped: [],
-            nextOffset: request.offset,
-            highWatermark: current?.highWatermark ?? request.offset,
-            lastStableOffset: current?.lastStableOffset ?? request.offset,
-            logStartOffset: current?.logStartOffset ?? 0n,
-            offsetOutOfRange: false,
-          };
-        }
+        // An incremental fetch session (KIP-227) leaves out partitions with nothing new: no records yet.
+        if (!partition) return await this.#noRecords(request, false);
         return decodeFetchedBatches(request, partition, partition.records ?? []);
       } catch (error) {
-        if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) {
-          const offsets = await this.partitionOffsets(request.topic, [request.partition]);
-          const current = offsets.get(request.partition);
-          return {
-            records: [],
-            skipped: [],
-            nextOffset: request.offset,
-            highWatermark: current?.highWatermark ?? 0n,
-            lastStableOffset: current?.lastStableOffset ?? 0n,
-            logStartOffset: current?.logStartOffset ?? 0n,
-            offsetOutOfRange: true,
-          };
-        }
+        if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) return await this.#noRecords(request, true);
         if (isRetriableKafkaError(error)) this.#metadataByTopic.delete(request.topic);
         throw error;
       } finally {
         this.#idleConsumers.push(consumer);
       }
     });
+  }
+
+  /** A fetch that returned no records, with the partition's current offsets so the caller can decide. */
+  async #noRecords(request: FetchRequest, offsetOutOfRange: boolean): Promise<FetchResult> {
+    const current = (await this.partitionOffsets(request.topic, [request.partition])).get(request.partition);
+    return {
+      records: [],
+      skipped: [],
+      nextOffset: request.offset,
+      highWatermark: current?.highWatermark ?? request.offset,
+      lastStableOffset: current?.lastStableOffset ?? request.offset,
+      logStartOffset: current?.logStartOffset ?? 0n,
+      offsetOutOfRange,
+    };
   }
 
   async createTopic(spec: CreateTopicSpec): Promise<void> {
