@@ -198,6 +198,33 @@ describe('chaos: disk faults', () => {
     await restoreAndCompare(repo, backupId, topic, `${topic}-copy`);
   });
 
+  it('--require-free-space refuses up front when the estimate exceeds the free space; without it, a warning', async (ctx) => {
+    requireMounts(ctx);
+    const topic = uniqueTopic('chaos-space');
+    await createTopic(cluster.bootstrap, topic, { partitions: PARTITIONS });
+    await produceRecords(
+      cluster.bootstrap,
+      topic,
+      makeRecords(3_000, PARTITIONS, { seed: 7, valueBytes: 1024, incompressible: true }),
+    );
+    const fs = Tmpfs.mount('2m');
+    mounts.push(fs);
+    const repo = join(fs.dir, 'repo');
+    const args = ['backup', '--bootstrap', cluster.bootstrap, '--topics', topic, '--repo', repo];
+
+    const refused = await runCli([...args, '--require-free-space']);
+    expect(refused.code, refused.stderr).toBe(8);
+    expectCleanError(refused.stderr);
+    expect(refused.stderr).toMatch(/the backup may need about [\d.]+ GiB but .* has [\d.]+ GiB free/);
+    // Refused before anything was written: no backup exists.
+    expect((await runCliJson<{ backups: unknown[] }>(['list', '--repo', repo])).backups).toEqual([]);
+
+    const warned = await runCli(args);
+    expect(warned.stderr).toMatch(
+      /may need about .*continuing \(pass --require-free-space to refuse instead\)/,
+    );
+  });
+
   describe('damaged backups at restore time', () => {
     const RECORDS = 1_500;
     const topic = uniqueTopic('chaos-damage');
