@@ -8,14 +8,3 @@ export interface RunObserver {
   warn(message: string): void;
   warnings(): string[];
 }
-
-export function collectingObserver(onWarn?: (message: string) => void): RunObserver {
-  const warnings: string[] = [];
-  return {
-    warn(message) {
-      warnings.push(message);
-      onWarn?.(message);
-    },
-    warnings: () => [...warnings],
-  };
-}

@@ -16,7 +16,8 @@ import { copyAll } from './copy.js';
 import { LivePartition } from './partition.js';
 import { dryRun, resultOf } from './report.js';
 import { MigrateStateStore, readMigrateState, stateFilePath } from './state-store.js';
-import { prepareTargets, settledEnds, type TargetCreation } from './targets.js';
+import { settledEnds } from '../settled-end.js';
+import { prepareTargets, type TargetCreation } from './targets.js';
 
 export interface MigrateOptions extends TargetCreation {
   topics: string[];
@@ -268,6 +269,7 @@ async function resumeAll(
         target,
         targetTopic,
         entries.map((e) => e.partition),
+        'migration',
       );
       return entries.map((entry) => {
         const end = ends.get(entry.partition)?.highWatermark;

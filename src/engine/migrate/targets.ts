@@ -1,8 +1,6 @@
 import { KbackupError } from '../../core/errors.js';
-import type { KafkaPort, PartitionOffsets } from '../../core/ports/kafka-port.js';
-import { defaultSleep } from '../../core/retry.js';
+import type { KafkaPort } from '../../core/ports/kafka-port.js';
 import type { RunObserver } from '../observer.js';
-import type { RestoreOptions } from '../restore/run.js';
 import { createTarget } from '../restore/targets.js';
 
 export interface TargetTopicSpec {
@@ -38,7 +36,7 @@ export async function prepareTargets(
   const existing = new Set(await target.listTopics({ includeInternal: true }));
   for (const topic of topics) {
     if (!existing.has(topic.targetTopic)) {
-      await createTarget(target, restorePlanOf(topic), restoreOptionsOf(creation), observer);
+      await createTarget(target, topic, creation, observer);
       created.push(topic.targetTopic);
       continue;
     }
@@ -64,59 +62,4 @@ export async function prepareTargets(
     }
   }
   return created;
-}
-
-/** restore's createTarget takes restore's types; only the topic shape and the creation options matter. */
-function restorePlanOf(topic: TargetTopicSpec): Parameters<typeof createTarget>[1] {
-  return {
-    sourceTopic: topic.sourceTopic,
-    targetTopic: topic.targetTopic,
-    partitionCount: topic.partitionCount,
-    replicationFactor: topic.replicationFactor,
-    configs: topic.configs,
-    partitions: [],
-  };
-}
-
-function restoreOptionsOf(creation: TargetCreation): RestoreOptions {
-  return {
-    ...creation,
-    backupId: '',
-    topics: [],
-    partitions: [],
-    renames: new Map(),
-    window: {},
-    concurrency: 1,
-    provenanceHeaders: false,
-    batchMaxBytes: 0,
-    dryRun: false,
-    allowNonEmpty: false,
-    consumerGroups: { groups: [], renames: new Map() },
-  };
-}
-
-/**
- * End offsets of target partitions once they have settled. Records a killed run had in flight can still
- * become committed for a moment after it died; reading the ends only once they stop moving keeps a resume
- * from sending them again.
- */
-export async function settledEnds(
-  target: KafkaPort,
-  topic: string,
-  partitions: number[],
-): Promise<Map<number, PartitionOffsets>> {
-  let previous: Map<number, PartitionOffsets> | undefined;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const current = await target.partitionOffsets(topic, partitions);
-    if (
-      previous &&
-      partitions.every((p) => previous?.get(p)?.highWatermark === current.get(p)?.highWatermark)
-    )
-      return current;
-    previous = current;
-    await defaultSleep(250);
-  }
-  throw new KbackupError('KAFKA_RETRIABLE', `the end of target topic ${topic} keeps moving`, {
-    hint: 'A migration must be the only writer into its target partitions. Stop the other producer.',
-  });
 }

@@ -1,7 +1,7 @@
 import { KbackupError, tagTopic } from '../../core/errors.js';
 import { mapWithConcurrency } from '../../core/concurrency.js';
 import type { GroupOffsetTranslation } from '../../core/group-translation.js';
-import type { KafkaPort, PartitionOffsets } from '../../core/ports/kafka-port.js';
+import type { KafkaPort } from '../../core/ports/kafka-port.js';
 import {
   planRestore,
   type PartitionRestorePlan,
@@ -9,7 +9,6 @@ import {
   type RestoreSelection,
 } from '../../core/restore-plan.js';
 import { restoreIdFor, type RestoreState } from '../../core/restore-state.js';
-import { defaultSleep } from '../../core/retry.js';
 import type { Repository } from '../../storage/repository.js';
 import type { RunObserver } from '../observer.js';
 import {
@@ -20,6 +19,7 @@ import {
 } from '../restore-groups.js';
 import { restorePartition, type PartitionRestoreResult } from './partition.js';
 import { prepareTargets } from './targets.js';
+import { settledEnds } from '../settled-end.js';
 
 export interface RestoreOptions extends RestoreSelection {
   backupId: string;
@@ -179,29 +179,6 @@ async function initialState(
   };
 }
 
-/**
- * The end offset of a partition once it has settled. After a crash, records a dead run had in flight can
- * still become committed (replicated) for a moment; reading the end only once it stops moving keeps a
- * resume from sending them again.
- */
-async function settledEnd(kafka: KafkaPort, topic: string, partition: number): Promise<PartitionOffsets> {
-  let previous: PartitionOffsets | undefined;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const current = (await kafka.partitionOffsets(topic, [partition])).get(partition);
-    if (!current) throw new KbackupError('KAFKA', `no offsets for ${topic}-${partition}`);
-    if (previous?.highWatermark === current.highWatermark) return current;
-    previous = current;
-    await defaultSleep(250);
-  }
-  throw new KbackupError(
-    'KAFKA_RETRIABLE',
-    `the end of ${topic}-${partition} keeps moving: another producer is writing to it`,
-    {
-      hint: 'A restore must be the only writer into its target partitions. Stop the other producer.',
-    },
-  );
-}
-
 async function restoreData(
   kafka: KafkaPort,
   repo: Repository,
@@ -219,7 +196,8 @@ async function restoreData(
     // A fresh restore has written nothing yet; a resumed one counts what reached the target.
     let alreadyWritten = 0n;
     if (resuming) {
-      const end = await settledEnd(kafka, p.targetTopic, p.partition);
+      const end = (await settledEnds(kafka, p.targetTopic, [p.partition], 'restore')).get(p.partition);
+      if (!end) throw new KbackupError('KAFKA', `no offsets for ${p.targetTopic}-${p.partition}`);
       alreadyWritten = end.highWatermark - entry.targetStartOffset;
       if (alreadyWritten < 0n) {
         throw new KbackupError(

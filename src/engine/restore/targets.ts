@@ -51,10 +51,20 @@ export async function prepareTargets(
   return created;
 }
 
+/** What creating a target topic needs: its shape, and how to derive its configs and replication. */
+export type TargetTopicShape = Pick<
+  TopicRestorePlan,
+  'targetTopic' | 'partitionCount' | 'replicationFactor' | 'configs'
+>;
+export type TargetCreationOptions = Pick<
+  RestoreOptions,
+  'replicationFactor' | 'skipConfigs' | 'configOverrides'
+>;
+
 export async function createTarget(
   kafka: KafkaPort,
-  topic: TopicRestorePlan,
-  options: RestoreOptions,
+  topic: TargetTopicShape,
+  options: TargetCreationOptions,
   observer: RunObserver,
 ): Promise<void> {
   const configs = { ...(options.skipConfigs ? {} : topic.configs), ...options.configOverrides };
