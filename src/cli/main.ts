@@ -54,6 +54,10 @@ const program = new Command('kbackup')
     '--metrics-file <path>',
     'write Prometheus metrics of this run here at the end (node_exporter textfile)',
   )
+  .option(
+    '--metrics-port <[host:]port>',
+    'serve live Prometheus metrics on http://host:port/metrics while the command runs (host defaults to 0.0.0.0)',
+  )
   .option('--config <file>', 'YAML configuration file (named clusters, option defaults)')
   .option(
     '--retry-deadline <duration>',
@@ -80,17 +84,23 @@ program.hook('preAction', (_program, actionCommand) => {
 });
 
 async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> {
-  const ctx = createContext(program.opts<GlobalOptions>(), controller.signal, {
-    flags: activeCommand?.opts<ConnectionFlags>() ?? {},
-    config,
-  });
+  const ctx = createContext(
+    program.opts<GlobalOptions>(),
+    controller.signal,
+    { flags: activeCommand?.opts<ConnectionFlags>() ?? {}, config },
+    commandPath(activeCommand),
+  );
   const started = Date.now();
   let failure: unknown;
   try {
+    await ctx.open();
     exitCode = await fn(ctx);
   } catch (error) {
     failure = error;
+    await ctx.close();
     exitCode = report(error, ctx.json, program.opts<GlobalOptions>().logLevel);
+  } finally {
+    await ctx.close();
   }
   const metricsFile = program.opts<{ metricsFile?: string }>().metricsFile;
   if (metricsFile !== undefined) {

@@ -17,7 +17,7 @@ export interface RunMetrics {
   topics: string[];
 }
 
-const escapeLabel = (value: string): string =>
+export const escapeLabel = (value: string): string =>
   value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /** Finds `kbackup_last_success_timestamp_seconds{command="X"} V` in a previous file. */
@@ -31,19 +31,29 @@ export function previousLastSuccess(previous: string | undefined, command: strin
   return Number.isFinite(value) ? value : undefined;
 }
 
+type MetricWriter = (
+  name: string,
+  help: string,
+  type: 'gauge' | 'counter',
+  samples: [string, number][],
+) => void;
+
+/** Collects metric families in the exposition format: HELP and TYPE lines, then the samples. */
+export function exposition(): { metric: MetricWriter; text: () => string } {
+  const lines: string[] = [];
+  return {
+    metric: (name, help, type, samples) => {
+      if (samples.length === 0) return;
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels ? `{${labels}}` : ''} ${value}`);
+    },
+    text: () => lines.join('\n') + '\n',
+  };
+}
+
 export function renderMetrics(run: RunMetrics, previous: string | undefined): string {
   const cmd = `command="${escapeLabel(run.command)}"`;
-  const lines: string[] = [];
-  const metric = (
-    name: string,
-    help: string,
-    type: 'gauge' | 'counter',
-    samples: [string, number][],
-  ): void => {
-    if (samples.length === 0) return;
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}{${labels}} ${value}`);
-  };
+  const { metric, text } = exposition();
   const finished = run.finishedAt.getTime() / 1000;
   const lastSuccess = run.success ? finished : previousLastSuccess(previous, run.command);
   metric('kbackup_last_run_timestamp_seconds', 'When the last run finished (Unix time).', 'gauge', [
@@ -98,5 +108,5 @@ export function renderMetrics(run: RunMetrics, previous: string | undefined): st
       ]),
     ],
   );
-  return lines.join('\n') + '\n';
+  return text();
 }

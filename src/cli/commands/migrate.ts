@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { securityFlagsGiven, type ConnectionFlags } from '../../config/connection.js';
 import { KbackupError } from '../../core/errors.js';
 import { parseTopicPatterns } from '../../core/topic-select.js';
 import type { LivePartition } from '../../engine/migrate/partition.js';
@@ -10,12 +11,16 @@ import {
 } from '../../engine/migrate/run.js';
 import { DEFAULT_STATE_DIR } from '../../engine/migrate/state-store.js';
 import type { CommandContext } from '../context.js';
+import { addSecurityOptions } from '../options.js';
 import { collect, parseDuration, parseIntFlag, parseKeyValues, parseRenames, parseSize } from '../parse.js';
+import { TtyBlock } from '../tty-block.js';
 import { formatBytes, formatDuration, table, groupOffsetsReport } from '../render.js';
 
-interface MigrateFlags {
-  sourceBootstrap: string;
-  targetBootstrap: string;
+interface MigrateFlags extends ConnectionFlags {
+  sourceBootstrap?: string;
+  targetBootstrap?: string;
+  sourceCluster?: string;
+  targetCluster?: string;
   topics: string[];
   exclude: string[];
   rename: string[];
@@ -38,13 +43,21 @@ export function registerMigrate(
   program: Command,
   run: (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>,
 ): void {
-  program
+  const command = program
     .command('migrate')
     .description(
       'copy topics from one cluster to another (or to other topics of the same cluster), streaming, resumably',
     )
-    .requiredOption('--source-bootstrap <host:port,...>', 'source cluster brokers')
-    .requiredOption('--target-bootstrap <host:port,...>', 'target cluster brokers (may be the source)')
+    .option('--source-bootstrap <host:port,...>', 'source cluster brokers')
+    .option('--target-bootstrap <host:port,...>', 'target cluster brokers (may be the source)')
+    .option(
+      '--source-cluster <name>',
+      'named cluster from the configuration file for the source (bootstrap, TLS, SASL)',
+    )
+    .option(
+      '--target-cluster <name>',
+      'named cluster from the configuration file for the target (bootstrap, TLS, SASL)',
+    )
     .option(
       '--topics <list>',
       'topics: names, globs (orders-*) or /regexes/, comma-separated; repeatable',
@@ -93,9 +106,16 @@ export function registerMigrate(
     .option('--no-topic-configs', 'do not copy the source topic configs onto created topics')
     .option('--topic-config <key=value>', 'set a config on created topics; repeatable', collect, [])
     .option('--dry-run', 'print what would be copied and created, and touch nothing')
+    .addHelpText(
+      'after',
+      '\nEach side needs --source-bootstrap / --target-bootstrap, or a named cluster (--source-cluster /\n' +
+        '--target-cluster) that brings its own TLS and SASL settings. The --tls* and --sasl-* flags apply to\n' +
+        'each side that names no cluster.',
+    )
     .action(async (flags: MigrateFlags) => {
       await run((ctx) => migrateCommand(ctx, flags));
     });
+  addSecurityOptions(command);
 }
 
 function parseGroups(text: string | undefined): 'all' | string[] {
@@ -143,18 +163,39 @@ async function migrateCommand(ctx: CommandContext, flags: MigrateFlags): Promise
     dryRun: flags.dryRun === true,
     signal: ctx.signal,
   };
-  const source = ctx.kafka('--source-bootstrap', flags.sourceBootstrap).port;
+  if (flags.sourceCluster !== undefined && flags.targetCluster !== undefined) {
+    // Both sides bring their own TLS and SASL: flags that would apply to neither are a mistake to report.
+    const unused = securityFlagsGiven(flags);
+    if (unused.length > 0) {
+      throw new KbackupError(
+        'USAGE',
+        `${unused.join(', ')} would apply to neither side: --source-cluster and --target-cluster both name clusters`,
+        {
+          hint: 'Put TLS and SASL settings in the clusters of the configuration file, or drop the flags (and their KBACKUP_* variables).',
+        },
+      );
+    }
+  }
+  const source = ctx.kafka('--source-bootstrap', flags.sourceBootstrap, {
+    clusterFlag: '--source-cluster',
+    cluster: flags.sourceCluster,
+  }).port;
   try {
-    const target = ctx.kafka('--target-bootstrap', flags.targetBootstrap).port;
+    const target = ctx.kafka('--target-bootstrap', flags.targetBootstrap, {
+      clusterFlag: '--target-cluster',
+      cluster: flags.targetCluster,
+    }).port;
     try {
-      const base = ctx.observer();
+      // Migrate draws its own lag-oriented table; the run's tracker still feeds --metrics-port.
+      const base = ctx.observer({ tty: false });
       const draw = progressTable(ctx);
       const observer: MigrateObserver = {
         warn: (message) => {
-          draw?.reset();
+          draw?.clear();
           base.warn(message);
         },
         warnings: () => base.warnings(),
+        progress: (update) => base.progress?.(update),
         ...(draw
           ? {
               partitions: (live: readonly LivePartition[]) => {
@@ -179,12 +220,12 @@ const MAX_ROWS = 20;
 /** Per-partition progress (records, bytes, lag) redrawn in place on a TTY; undefined elsewhere. */
 function progressTable(
   ctx: CommandContext,
-): { draw(live: readonly LivePartition[]): void; reset(): void } | undefined {
+): { draw(live: readonly LivePartition[]): void; clear(): void } | undefined {
   if (ctx.quiet || ctx.json || !process.stderr.isTTY) return undefined;
-  let lines = 0;
+  const block = new TtyBlock(process.stderr);
   return {
-    reset: () => {
-      lines = 0;
+    clear: () => {
+      block.clear();
     },
     draw: (live) => {
       const busiest = [...live]
@@ -199,15 +240,15 @@ function progressTable(
       const records = live.reduce((s, l) => s + l.records, 0);
       const bytes = live.reduce((s, l) => s + l.payloadBytes, 0);
       const lag = live.reduce((s, l) => s + l.lag, 0n);
-      const text = [
-        table(['partition', 'records', 'bytes', 'lag'], rows),
-        ...(live.length > MAX_ROWS
-          ? [`… ${live.length - MAX_ROWS} more partitions (highest lag shown)`]
-          : []),
-        `total: ${records.toLocaleString()} records, ${formatBytes(bytes)}, lag ${lag.toLocaleString()}`,
-      ].join('\n');
-      process.stderr.write(`${lines > 0 ? `\x1b[${lines}A` : ''}\x1b[0J${text}\n`);
-      lines = text.split('\n').length;
+      block.draw(
+        [
+          table(['partition', 'records', 'bytes', 'lag'], rows),
+          ...(live.length > MAX_ROWS
+            ? [`… ${live.length - MAX_ROWS} more partitions (highest lag shown)`]
+            : []),
+          `total: ${records.toLocaleString()} records, ${formatBytes(bytes)}, lag ${lag.toLocaleString()}`,
+        ].join('\n'),
+      );
     },
   };
 }

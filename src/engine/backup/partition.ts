@@ -113,14 +113,19 @@ export async function backupPartition(
         }
       };
       let reachedCut = false;
+      let stepRecords = 0;
+      let stepBytes = 0;
       for (const record of result.records) {
         if (record.offset >= cutOffset) {
           reachedCut = true;
           break;
         }
         flushSkipsBelow(record.offset);
+        const bytes = recordPayloadBytes(record);
+        stepRecords++;
+        stepBytes += bytes;
         progress.recordCount++;
-        progress.payloadBytes += recordPayloadBytes(record);
+        progress.payloadBytes += bytes;
         progress.firstOffset ??= record.offset;
         progress.lastOffset = record.offset;
         if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp)
@@ -130,7 +135,17 @@ export async function backupPartition(
         await sink.append(record);
       }
       flushSkipsBelow(cutOffset);
-      observer.progress?.(label, result.records.length, offset, cutOffset);
+      const reached = reachedCut || result.nextOffset >= cutOffset ? cutOffset : result.nextOffset;
+      if (reached > offset) {
+        observer.progress?.({
+          label,
+          records: stepRecords,
+          bytes: stepBytes,
+          advanced: Number(reached - offset),
+          position: reached,
+          end: cutOffset,
+        });
+      }
       if (reachedCut || result.nextOffset >= cutOffset) break;
       if (result.nextOffset <= offset) {
         // No progress below the cut: the partition may have been truncated under us. Re-check, never spin.

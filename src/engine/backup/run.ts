@@ -75,7 +75,11 @@ export async function runBackup(
     observer.start?.({
       backupId: current.backupId,
       partitions: current.partitions.length,
-      totalOffsets: current.partitions.reduce((s, p) => s + Number(p.cutOffset - p.startOffset), 0),
+      // What is left to read: a resumed backup counts only the offsets its earlier runs did not reach.
+      totalUnits: current.partitions.reduce((sum, p, index) => {
+        const start = starts[index] as PartitionProgress;
+        return start.done ? sum : sum + Number(p.cutOffset - start.nextOffset);
+      }, 0),
     });
     const results = await mapWithConcurrency(current.partitions, options.concurrency, (planned, index) => {
       const start = starts[index] as PartitionProgress;

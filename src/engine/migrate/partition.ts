@@ -156,6 +156,7 @@ async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   live.sourceEnd = ctx.isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark;
   const cut = live.cut;
   const records = result.records.filter((r) => r.offset >= from && (cut === undefined || r.offset < cut));
+  const bytesBefore = live.payloadBytes;
   for (const batch of splitByBytes(records, ctx.batchMaxBytes)) await produceBatch(ctx, live, batch);
   let next = result.nextOffset;
   if (cut !== undefined && next > cut) next = cut;
@@ -163,7 +164,14 @@ async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   if (last && last.offset + 1n > next) next = last.offset + 1n;
   if (next <= from) return false;
   advance(ctx, live, next);
-  ctx.observer.progress?.(live.label, records.length, next, live.sourceEnd);
+  ctx.observer.progress?.({
+    label: live.label,
+    records: records.length,
+    bytes: live.payloadBytes - bytesBefore,
+    advanced: Number(next - from),
+    position: next,
+    end: live.sourceEnd,
+  });
   return true;
 }
 

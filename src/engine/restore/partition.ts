@@ -64,7 +64,14 @@ export async function restorePartition(
     map.addBatch(batchSources, ack.baseOffset);
     targetEndOffset = ack.baseOffset + BigInt(batch.length);
     produced += batch.length;
-    observer.progress?.(label, batch.length, BigInt(produced), BigInt(plan.records));
+    observer.progress?.({
+      label,
+      records: batch.length,
+      bytes: batchBytes - batch.length * RECORD_OVERHEAD,
+      advanced: batch.length,
+      position: resume.alreadyWritten + BigInt(produced),
+      end: BigInt(plan.records),
+    });
     batch = [];
     batchSources = [];
     batchBytes = 0;

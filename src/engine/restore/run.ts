@@ -190,6 +190,8 @@ async function restoreData(
 ): Promise<PartitionRestoreResult[]> {
   const work = plan.topics.flatMap((t) => t.partitions);
   const pending = work.filter((p) => !stateOf(state, p).done);
+  // Segment record counts: an upper bound when a time or offset window selects part of a segment.
+  observer.start?.({ partitions: pending.length, totalUnits: pending.reduce((s, p) => s + p.records, 0) });
   let saving = Promise.resolve();
   const results = await mapWithConcurrency(pending, options.concurrency, async (p) => {
     const entry = stateOf(state, p);
