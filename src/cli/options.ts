@@ -3,8 +3,16 @@ import type { ConfigFile } from '../config/schema.js';
 
 /** The connection flags added to every command that talks to Kafka (it has --bootstrap). */
 export function addConnectionOptions(command: Command): void {
+  command.option('--cluster <name>', 'named cluster from the configuration file (bootstrap, TLS, SASL)');
+  addSecurityOptions(command);
+}
+
+/**
+ * The TLS and SASL flags. migrate takes them without --cluster: it names a cluster per side instead
+ * (--source-cluster, --target-cluster), and applies these to each side that names none.
+ */
+export function addSecurityOptions(command: Command): void {
   command
-    .option('--cluster <name>', 'named cluster from the configuration file (bootstrap, TLS, SASL)')
     .option('--tls', 'connect with TLS')
     .option('--tls-ca-file <path>', 'PEM file of the CA that signed the brokers’ certificates')
     .option('--tls-cert-file <path>', 'PEM client certificate (mutual TLS)')

@@ -18,6 +18,32 @@ export interface ConnectionFlags {
   saslPasswordFile?: string;
 }
 
+/** The TLS and SASL flags of ConnectionFlags, with the spelling a user typed. */
+const SECURITY_FLAGS: [keyof ConnectionFlags, string][] = [
+  ['tls', '--tls'],
+  ['tlsCaFile', '--tls-ca-file'],
+  ['tlsCertFile', '--tls-cert-file'],
+  ['tlsKeyFile', '--tls-key-file'],
+  ['tlsServerName', '--tls-server-name'],
+  ['tlsInsecureSkipVerify', '--tls-insecure-skip-verify'],
+  ['saslMechanism', '--sasl-mechanism'],
+  ['saslUsername', '--sasl-username'],
+  ['saslPasswordEnv', '--sasl-password-env'],
+  ['saslPasswordFile', '--sasl-password-file'],
+];
+
+/** The TLS and SASL flags that have a value (from the command line, KBACKUP_* or the file's defaults). */
+export function securityFlagsGiven(flags: ConnectionFlags): string[] {
+  return SECURITY_FLAGS.filter(([key]) => flags[key] !== undefined).map(([, flag]) => flag);
+}
+
+/** Only the TLS and SASL flags of `flags`. */
+export function securityFlagsOf(flags: ConnectionFlags): ConnectionFlags {
+  const picked: Record<string, unknown> = {};
+  for (const [key] of SECURITY_FLAGS) if (flags[key] !== undefined) picked[key] = flags[key];
+  return picked;
+}
+
 export interface ResolvedConnection {
   bootstrap: string | undefined;
   /** Options for the Kafka client: TLS and SASL. Holds secrets: never log or print it. */

@@ -8,6 +8,8 @@ export const ErrorCodes = {
   USAGE: { exit: ExitCode.Usage, canRetry: false },
   CONFIG: { exit: ExitCode.Config, canRetry: false },
   CONNECTION: { exit: ExitCode.Connection, canRetry: true },
+  /** The cluster refused the credentials, or TLS failed (untrusted certificate): fix the configuration. */
+  AUTHENTICATION: { exit: ExitCode.Config, canRetry: false },
   KAFKA: { exit: ExitCode.Failure, canRetry: false },
   KAFKA_RETRIABLE: { exit: ExitCode.Connection, canRetry: true },
   TOPIC_NOT_FOUND: { exit: ExitCode.Usage, canRetry: false },

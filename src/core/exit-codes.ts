@@ -35,7 +35,11 @@ export const EXIT_CODE_TABLE: readonly { code: ExitCode; name: string; meaning: 
     meaning: 'a segment or manifest is corrupted; nothing past it was used',
   },
   { code: ExitCode.Connection, name: 'connection', meaning: 'brokers unreachable or timed out (retriable)' },
-  { code: ExitCode.Config, name: 'config', meaning: 'configuration file or environment is invalid' },
+  {
+    code: ExitCode.Config,
+    name: 'config',
+    meaning: 'configuration is invalid, or the cluster refused the credentials or TLS certificate',
+  },
   { code: ExitCode.Io, name: 'io', meaning: 'disk full, permission denied or other filesystem error' },
   { code: ExitCode.Locked, name: 'locked', meaning: 'another kbackup process holds the repository lock' },
   { code: ExitCode.DrainTimeout, name: 'drain-timeout', meaning: 'drain: groups did not catch up in time' },

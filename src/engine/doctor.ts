@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { KbackupError } from '../core/errors.js';
+import { KbackupError, type ErrorCode } from '../core/errors.js';
 import type { KafkaPort } from '../core/ports/kafka-port.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped';
@@ -8,6 +8,8 @@ export interface DoctorCheck {
   name: string;
   status: CheckStatus;
   detail: string;
+  /** On a failed check: the error's code (e.g. CONNECTION, or AUTHENTICATION for refused credentials). */
+  errorCode?: ErrorCode;
 }
 
 /** APIs kbackup uses, with the lowest version it works with (the client negotiates the highest common one). */
@@ -45,7 +47,12 @@ export async function runDoctor(kafka: KafkaPort, repo: string | undefined): Pro
       return true;
     } catch (error) {
       const hint = error instanceof KbackupError && error.hint ? ` (${error.hint})` : '';
-      checks.push({ name, status: 'fail', detail: `${message(error)}${hint}` });
+      checks.push({
+        name,
+        status: 'fail',
+        detail: `${message(error)}${hint}`,
+        ...(error instanceof KbackupError ? { errorCode: error.code } : {}),
+      });
       return false;
     }
   };

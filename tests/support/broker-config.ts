@@ -10,6 +10,17 @@ export interface NodePorts {
   controllerPort: number;
   /** Inter-broker listener, used only in proxy mode so that replication never passes the proxy. */
   internalPort: number | undefined;
+  /** More client listeners beside PLAINTEXT (the secured broker's SASL_SSL, ...); not in proxy mode. */
+  extraListeners?: ExtraListener[];
+}
+
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+/** A named client listener; its per-listener settings (listener.name.<name>.*) go in the overrides. */
+export interface ExtraListener {
+  name: string;
+  protocol: SecurityProtocol;
+  port: number;
 }
 
 export interface ServerConfigOptions {
@@ -78,11 +89,22 @@ export function serverProperties(options: ServerConfigOptions): string {
     'background.threads': '4',
   };
   if (node.internalPort === undefined) {
+    // PLAINTEXT stays the inter-broker listener (and the harness's own) even when extra ones are secured.
+    const extra = node.extraListeners ?? [];
+    const url = (l: { name: string; port: number }): string => `${l.name}://${host}:${l.port}`;
     Object.assign(props, {
-      listeners: `PLAINTEXT://${host}:${node.listenPort},CONTROLLER://${host}:${node.controllerPort}`,
-      'advertised.listeners': `PLAINTEXT://${host}:${node.advertisedPort}`,
+      listeners: [
+        `PLAINTEXT://${host}:${node.listenPort}`,
+        `CONTROLLER://${host}:${node.controllerPort}`,
+        ...extra.map(url),
+      ].join(','),
+      'advertised.listeners': [`PLAINTEXT://${host}:${node.advertisedPort}`, ...extra.map(url)].join(','),
       'inter.broker.listener.name': 'PLAINTEXT',
-      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'listener.security.protocol.map': [
+        'CONTROLLER:PLAINTEXT',
+        'PLAINTEXT:PLAINTEXT',
+        ...extra.map((l) => `${l.name}:${l.protocol}`),
+      ].join(','),
     });
   } else {
     // Proxy mode: clients reach EXTERNAL through the proxy, replication uses INTERNAL directly.

@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planCds, type CdsPlan } from './cds.js';
-import { loggingConfig, serverProperties, type NodePorts } from './broker-config.js';
+import {
+  loggingConfig,
+  serverProperties,
+  type ExtraListener,
+  type NodePorts,
+  type SecurityProtocol,
+} from './broker-config.js';
 import {
   JavaProcess,
   fileSize,
@@ -39,6 +45,13 @@ export interface StartClusterOptions {
   /** Per-node JVM max heap; 512 MiB for one node, 384 MiB each for three. */
   heapMb?: number;
   startTimeoutMs?: number;
+  /**
+   * Client listeners beside PLAINTEXT, each on its own port (see KafkaNode.listenerPorts). Their settings
+   * (TLS stores, SASL mechanisms) go in brokerConfig. Not with `proxied`. Used by startSecuredBroker().
+   */
+  extraListeners?: { name: string; protocol: SecurityProtocol }[];
+  /** Extra `kafka-storage format` arguments, e.g. `--add-scram` to create SCRAM users before the start. */
+  formatArgs?: string[];
 }
 
 export interface KafkaNode {
@@ -48,6 +61,8 @@ export interface KafkaNode {
   /** The port the broker's client listener binds. */
   brokerPort: number;
   controllerPort: number;
+  /** Port of each extra listener, by listener name (empty without `extraListeners`). */
+  listenerPorts: Readonly<Record<string, number>>;
   dir: string;
   logFile: string;
   /** Pid of the current JVM (changes on restart; -1 before the first start). */
@@ -261,6 +276,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
   const version = options.version ?? defaultKafkaVersion();
   const size = options.nodes ?? 1;
   const proxied = options.proxied ?? false;
+  const extraListeners = options.extraListeners ?? [];
+  if (proxied && extraListeners.length > 0) throw new Error('extraListeners cannot be combined with proxied');
   const libs = await resolveKafkaLibs(version);
   const classPath = `${libs}/*`;
   const label = (options.name ?? 'cluster').replace(/[^a-zA-Z0-9_.-]/g, '_');
@@ -270,16 +287,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
   const proxyByNode = new Map<number, TcpProxy>();
   let cluster: Cluster | undefined;
   try {
-    const ports = await freePorts(size * (proxied ? 3 : 2));
+    const perNode = (proxied ? 3 : 2) + extraListeners.length;
+    const ports = await freePorts(size * perNode);
     const portsOf = (i: number): NodePorts => {
-      const [listen, controller, internal] = ports.slice(i * (proxied ? 3 : 2));
+      const [listen, controller, ...more] = ports.slice(i * perNode, (i + 1) * perNode);
       if (listen === undefined || controller === undefined) throw new Error('port allocation failed');
+      const extra: ExtraListener[] = extraListeners.map((l, j) => {
+        const port = more[j];
+        if (port === undefined) throw new Error('port allocation failed');
+        return { ...l, port };
+      });
       return {
         nodeId: i + 1,
         listenPort: listen,
         advertisedPort: listen,
         controllerPort: controller,
-        internalPort: proxied ? internal : undefined,
+        internalPort: proxied ? more[0] : undefined,
+        extraListeners: extra,
       };
     };
     const voters = Array.from({ length: size }, (_, i) => portsOf(i));
@@ -331,6 +355,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
         port: v.advertisedPort,
         brokerPort: v.listenPort,
         controllerPort: v.controllerPort,
+        listenerPorts: Object.fromEntries((v.extraListeners ?? []).map((l) => [l.name, l.port])),
         dir,
         logFile,
         pid: -1,
@@ -347,7 +372,15 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<K
       nodes.map((n) =>
         runJavaTool(
           classPath,
-          ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.propsFile],
+          [
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            clusterId,
+            '-c',
+            n.propsFile,
+            ...(options.formatArgs ?? []),
+          ],
           cds.toolFlags,
         ),
       ),

@@ -30,9 +30,10 @@ export function registerDoctor(program: Command, run: Run): void {
             ctx.print(problems.length === 0 ? 'no problems found' : `${problems.length} problem(s) found`);
           }
           if (problems.length === 0) return ExitCode.Ok;
-          return problems.some((p) => p.name.startsWith('connectivity'))
-            ? ExitCode.Connection
-            : ExitCode.Failure;
+          const connectivity = problems.find((p) => p.name.startsWith('connectivity'));
+          if (connectivity === undefined) return ExitCode.Failure;
+          // Refused credentials or an untrusted certificate will not heal by retrying: a config error.
+          return connectivity.errorCode === 'AUTHENTICATION' ? ExitCode.Config : ExitCode.Connection;
         } finally {
           await port.close();
         }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConnection } from '../../../src/config/connection.js';
+import { resolveConnection, securityFlagsGiven, securityFlagsOf } from '../../../src/config/connection.js';
 import { loadConfigFile } from '../../../src/config/load.js';
 import { configFileSchema } from '../../../src/config/schema.js';
 import { KbackupError } from '../../../src/core/errors.js';
@@ -123,5 +123,21 @@ describe('resolveConnection', () => {
     expect(
       errorOf(() => resolveConnection({ tls: true, tlsCertFile: file('c.pem', 'x') }, undefined, {})).message,
     ).toMatch(/both --tls-cert-file and --tls-key-file/);
+  });
+});
+
+describe('security flags (migrate applies them per side)', () => {
+  it('picks only the TLS and SASL flags, and names the ones given as typed', () => {
+    const flags = {
+      bootstrap: 'b:1',
+      cluster: 'prod',
+      tls: true,
+      tlsCaFile: '/ca.pem',
+      saslPasswordFile: '/pw',
+      saslUsername: undefined,
+    };
+    expect(securityFlagsOf(flags)).toEqual({ tls: true, tlsCaFile: '/ca.pem', saslPasswordFile: '/pw' });
+    expect(securityFlagsGiven(flags)).toEqual(['--tls', '--tls-ca-file', '--sasl-password-file']);
+    expect(securityFlagsGiven({ bootstrap: 'b:1', cluster: 'prod' })).toEqual([]);
   });
 });

@@ -50,6 +50,8 @@ describe('exit codes', () => {
     expect(ErrorCodes.MANIFEST_INVALID.exit).toBe(ExitCode.Corrupt);
     expect(ErrorCodes.SEGMENT_CORRUPT.exit).toBe(ExitCode.Corrupt);
     expect(ErrorCodes.CONNECTION).toEqual({ exit: ExitCode.Connection, canRetry: true });
+    // Refused credentials and untrusted certificates do not heal by retrying: fix the configuration.
+    expect(ErrorCodes.AUTHENTICATION).toEqual({ exit: ExitCode.Config, canRetry: false });
     expect(ErrorCodes.LOCKED).toEqual({ exit: ExitCode.Locked, canRetry: true });
     expect(ErrorCodes.DISK.exit).toBe(ExitCode.Io);
     expect(ErrorCodes.INTERRUPTED.exit).toBe(ExitCode.Interrupted);
