@@ -445,6 +445,17 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     );
   }
 
+  async deleteGroupOffsets(group: string, partitions: { topic: string; partition: number }[]): Promise<void> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    await this.#retrying(`deleting offsets of group ${group}`, () =>
+      this.#adminClient().deleteConsumerGroupOffsets({
+        groupId: group,
+        topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+      }),
+    );
+  }
+
   async describeCluster(): Promise<ClusterDescription> {
     const metadata = await this.#retrying('reading cluster metadata', () =>
       this.#adminClient().metadata({ topics: [], forceUpdate: true }),

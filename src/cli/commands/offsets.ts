@@ -343,6 +343,7 @@ async function rollbackCommand(ctx: CommandContext, flags: RollbackFlags): Promi
         path: flags.snapshot,
         clusterId,
         groups: snapshotSources({ ...snapshot, groups }),
+        deleteUncommitted: true,
       },
       concurrency,
     });

@@ -85,7 +85,7 @@ export function snapshotCsv(snapshot: OffsetsSnapshot): string {
   );
 }
 
-/** The plan columns plus what --execute did: result (committed, unchanged, skipped, failed) and error. */
+/** The plan columns plus what --execute did: result (committed, deleted, unchanged, skipped, failed) and error. */
 export function appliedCsv(
   rows: readonly (PlannedPartition & { result: string; error: string | null; verified: boolean | null })[],
 ): string {

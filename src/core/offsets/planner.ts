@@ -25,10 +25,11 @@ export interface ScopedPartition {
 
 /**
  * change: the committed offset moves. unchanged: it is already at the target. clamped: the requested offset
- * was outside [log start, high watermark] and the nearest bound is used instead. skipped: left as is on
- * purpose (reason says why). error: no target could be computed for this partition (reason says why).
+ * was outside [log start, high watermark] and the nearest bound is used instead. delete: a rollback removes
+ * a commit the snapshot did not have. skipped: left as is on purpose (reason says why). error: no target
+ * could be computed for this partition (reason says why).
  */
-export type PlanStatus = 'change' | 'unchanged' | 'clamped' | 'skipped' | 'error';
+export type PlanStatus = 'change' | 'unchanged' | 'clamped' | 'delete' | 'skipped' | 'error';
 
 export interface PlannedPartition {
   group: string;
@@ -38,7 +39,7 @@ export interface PlannedPartition {
   current: bigint | null;
   /** What the target asked for, before clamping. */
   requested: bigint | null;
-  /** What would be committed; null for skipped and error rows (nothing is committed). */
+  /** What would be committed; null for delete, skipped and error rows (nothing is committed). */
   target: bigint | null;
   logStartOffset: bigint | null;
   highWatermark: bigint | null;
@@ -65,7 +66,7 @@ export interface GroupPlanInput {
   lookupErrors?: ReadonlyMap<string, string>;
 }
 
-type Requested = { offset: bigint } | { skip: string } | { error: string };
+type Requested = { offset: bigint } | { skip: string } | { error: string } | { delete: string };
 
 function requestedOffset(
   input: GroupPlanInput,
@@ -98,6 +99,9 @@ function requestedOffset(
       const offset = source.get(key);
       if (offset === undefined) return { skip: `not in ${what}; left as is` };
       if (offset === null) {
+        if (current !== null && t.kind === 'snapshot' && t.deleteUncommitted === true) {
+          return { delete: `committed after ${what} was taken (it had none here); the commit is deleted` };
+        }
         return { skip: `the group had no committed offset here in ${what}; left as is` };
       }
       return { offset };
@@ -164,6 +168,8 @@ function planPartition(input: GroupPlanInput, scoped: ScopedPartition): PlannedP
   const requested = requestedOffset(input, key, current, b);
   if ('skip' in requested) return { ...withBounds, status: 'skipped', reason: requested.skip };
   if ('error' in requested) return { ...withBounds, status: 'error', reason: requested.error };
+  if ('delete' in requested)
+    return { ...withBounds, status: 'delete', changed: true, reason: requested.delete };
   const clamp = clampToBounds(requested.offset, b);
   const changed = clamp.target !== current;
   return {
@@ -239,9 +245,10 @@ export interface PlanTotals {
   change: number;
   unchanged: number;
   clamped: number;
+  delete: number;
   skipped: number;
   error: number;
-  /** Rows whose committed offset would move (change, and clamped rows that move). */
+  /** Rows whose committed offset would move or go (change, clamped rows that move, delete). */
   changed: number;
 }
 
@@ -251,6 +258,7 @@ export function summarizePlan(rows: readonly PlannedPartition[]): PlanTotals {
     change: 0,
     unchanged: 0,
     clamped: 0,
+    delete: 0,
     skipped: 0,
     error: 0,
     changed: 0,

@@ -50,7 +50,8 @@ export function appliedTable(rows: readonly AppliedRow[]): TableData {
 export function planSummary(totals: PlanTotals): string {
   return (
     `${totals.partitions} partition(s): ${totals.changed} to change, ${totals.unchanged} unchanged, ` +
-    `${totals.clamped} clamped, ${totals.skipped} skipped, ${totals.error} error(s)`
+    `${totals.clamped} clamped, ${totals.skipped} skipped, ${totals.error} error(s)` +
+    (totals.delete > 0 ? `; ${totals.delete} commit(s) to delete` : '')
   );
 }
 
@@ -86,7 +87,14 @@ export interface ExecutedReport {
   command: string;
   groups: number;
   applied: readonly AppliedRow[];
-  totals: { committed: number; unchanged: number; clamped: number; skipped: number; failed: number };
+  totals: {
+    committed: number;
+    deleted: number;
+    unchanged: number;
+    clamped: number;
+    skipped: number;
+    failed: number;
+  };
   /** Present with --verify. */
   verify?: {
     failures: number;
@@ -102,7 +110,7 @@ export function executedText(report: ExecutedReport, layout: (t: TableData) => s
   const t = report.totals;
   const lines = [
     layout(appliedTable(report.applied)),
-    `${report.command}: committed ${t.committed} partition(s) in ${report.groups} group(s); ${t.unchanged} unchanged, ${t.clamped} clamped, ${t.skipped} skipped, ${t.failed} failed`,
+    `${report.command}: committed ${t.committed} partition(s) in ${report.groups} group(s)${t.deleted > 0 ? `, deleted ${t.deleted} commit(s)` : ''}; ${t.unchanged} unchanged, ${t.clamped} clamped, ${t.skipped} skipped, ${t.failed} failed`,
   ];
   if (report.verify) {
     lines.push(

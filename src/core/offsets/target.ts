@@ -13,12 +13,22 @@ export type ResetTarget =
   | { kind: 'offset'; offset: bigint }
   /** Relative to the current committed offset; negative moves back. */
   | { kind: 'shift'; by: bigint }
-  | { kind: 'snapshot'; path: string; clusterId: string; groups: ReadonlyMap<string, SourceOffsets> }
+  | {
+      kind: 'snapshot';
+      path: string;
+      clusterId: string;
+      groups: ReadonlyMap<string, SourceOffsets>;
+      /**
+       * Rollback: a commit on a partition where the snapshot recorded none is deleted (OffsetDelete), so
+       * that the group ends exactly as it was. `reset --from-snapshot` leaves such commits alone.
+       */
+      deleteUncommitted?: boolean;
+    }
   | { kind: 'backup'; backupId: string; clusterId: string; groups: ReadonlyMap<string, SourceOffsets> };
 
 /**
  * Offsets a snapshot or backup recorded for one group, keyed by partitionKey(). A null value means the group
- * had no committed offset there when the source was taken (a reset cannot "un-commit" it).
+ * had no committed offset there when the source was taken (only a rollback deletes a commit made since).
  */
 export type SourceOffsets = ReadonlyMap<string, bigint | null>;
 

@@ -30,6 +30,8 @@ export interface KafkaPort {
   fetchGroupOffsets(group: string, topics?: string[]): Promise<GroupOffset[]>;
   /** Commits offsets for a group through its coordinator, without joining it. */
   commitGroupOffsets(group: string, offsets: GroupOffset[]): Promise<void>;
+  /** Deletes a group's commits on these partitions (OffsetDelete); the group must not be consuming them. */
+  deleteGroupOffsets(group: string, partitions: { topic: string; partition: number }[]): Promise<void>;
   /** Brokers and controller, for doctor. */
   describeCluster(): Promise<ClusterDescription>;
   /** The API versions the bootstrap broker supports, for doctor. */

@@ -158,7 +158,7 @@ export function assertGroupsInactive(groups: readonly GroupPlan[]): void {
   );
 }
 
-export type ApplyResult = 'committed' | 'unchanged' | 'skipped' | 'failed';
+export type ApplyResult = 'committed' | 'deleted' | 'unchanged' | 'skipped' | 'failed';
 
 export interface AppliedPartition extends PlannedPartition {
   result: ApplyResult;
@@ -241,10 +241,18 @@ async function applyGroup(
         toCommit.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target ?? 0n })),
       );
     }
+    const toDelete = rechecked.filter((r) => r.status === 'delete');
+    if (toDelete.length > 0) {
+      // After the commits: a failure here leaves the snapshot's offsets in place and only the extra commits.
+      await port.deleteGroupOffsets(
+        group.groupId,
+        toDelete.map((r) => ({ topic: r.topic, partition: r.partition })),
+      );
+    }
     results = rechecked.map((r) =>
       r.status === 'error'
         ? applied(r, 'failed', r.reason)
-        : applied(r, r.changed ? 'committed' : 'unchanged'),
+        : applied(r, r.status === 'delete' ? 'deleted' : r.changed ? 'committed' : 'unchanged'),
     );
   } catch (error) {
     results = pending.map((r) => applied(r, 'failed', message(error)));
@@ -271,6 +279,7 @@ export async function applyOffsetReset(
 export interface ApplyTotals {
   partitions: number;
   committed: number;
+  deleted: number;
   unchanged: number;
   skipped: number;
   failed: number;
@@ -282,6 +291,7 @@ export function summarizeApplied(rows: readonly AppliedPartition[]): ApplyTotals
   const totals: ApplyTotals = {
     partitions: rows.length,
     committed: 0,
+    deleted: 0,
     unchanged: 0,
     skipped: 0,
     failed: 0,

@@ -19,7 +19,7 @@ export interface RollbackCheck {
 /**
  * After a rollback, re-reads every group's committed offsets and compares them with the snapshot itself,
  * not with what the rollback meant to do: a partition committed after the snapshot was taken (where it
- * recorded none) differs from the snapshot, and kbackup cannot delete a commit, so it is reported.
+ * recorded none) must have no commit any more.
  */
 export async function verifyAgainstSnapshot(
   port: KafkaPort,
@@ -60,8 +60,7 @@ export async function verifyAgainstSnapshot(
         ? `snapshot had ${o.offset ?? 'none'}; ${row.reason ?? 'clamped'}`
         : null;
       if (!ok && o.offset === null) {
-        note =
-          'committed after the snapshot was taken (it recorded none); kbackup cannot delete a commit: use kafka-consumer-groups.sh --delete-offsets';
+        note = `committed after the snapshot was taken (it recorded none), and still there (found ${got ?? 'none'})`;
       } else if (!ok) {
         note = `expected ${expected ?? 'none'}, found ${got ?? 'none'}`;
       }
@@ -74,7 +73,7 @@ export async function verifyAgainstSnapshot(
 /**
  * A snapshot is the complete picture of its groups' commits on the topics it covers (all topics when taken
  * without --topics). Adds the group's current commits in that coverage which the snapshot lacks, as "no
- * committed offset then" (null), so that a rollback reports them and --verify counts them as differences.
+ * committed offset then" (null), so that a rollback deletes them and --verify checks they are gone.
  */
 export async function completeSnapshotGroups(
   port: KafkaPort,

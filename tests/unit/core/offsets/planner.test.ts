@@ -170,6 +170,24 @@ describe('planGroupReset', () => {
     expect(r.reason).toMatch(/no committed offset here in the snapshot/);
   });
 
+  it('rollback deletes a commit made where the snapshot had none; where there is still none, nothing to do', () => {
+    const target: ResetTarget = {
+      ...snapshotTarget(
+        new Map([
+          [partitionKey('orders', 1), null],
+          [partitionKey('orders', 2), null],
+        ]),
+      ),
+      deleteUncommitted: true,
+    } as ResetTarget;
+    const rows = plan(target);
+    expect(row(rows, 1)).toMatchObject({ status: 'delete', current: 50n, target: null, changed: true });
+    expect(row(rows, 1).reason).toMatch(/committed after the snapshot was taken.*deleted/);
+    // p2 has no commit now either: left as is.
+    expect(row(rows, 2)).toMatchObject({ status: 'skipped', current: null, changed: false });
+    expect(summarizePlan(rows)).toMatchObject({ delete: 1, changed: 1 });
+  });
+
   it('--from-snapshot clamps recorded offsets that retention has since passed', () => {
     const r = row(plan(snapshotTarget(new Map([[partitionKey('orders', 0), 10n]]))), 0);
     expect(r).toMatchObject({ requested: 10n, target: 100n, status: 'clamped' });
@@ -293,6 +311,7 @@ describe('summarizePlan', () => {
       change: 0,
       unchanged: 0,
       clamped: 3,
+      delete: 0,
       skipped: 0,
       error: 0,
       changed: 2,

@@ -49,7 +49,7 @@ describe('human reports', () => {
         command: 'offsets reset',
         groups: 1,
         applied,
-        totals: { committed: 1, unchanged: 0, clamped: 1, skipped: 0, failed: 1 },
+        totals: { committed: 1, deleted: 0, unchanged: 0, clamped: 1, skipped: 0, failed: 1 },
         verify: { failures: 1, mismatches: [{ group: 'g1', topic: 'orders', partition: 0, note: 'x' }] },
         warnings: ['w'],
         undo: 'undo with: kbackup offsets rollback ...',
