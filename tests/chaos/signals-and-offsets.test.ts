@@ -62,57 +62,16 @@ describe('chaos: signals and the consumer-group step', () => {
     return count;
   }
 
-  for (const [signal, code] of [
-    ['SIGTERM', 143],
-    ['SIGINT', 130],
-  ] as const) {
-    it(`${signal} stops a backup gracefully with exit ${code}, keeping progress for a resume`, async () => {
-      const repo = tempRepo();
-      const args = [
-        'backup',
-        '--bootstrap',
-        cluster.bootstrap,
-        '--topics',
-        topic,
-        '--repo',
-        repo,
-        '--segment-records',
-        '2000',
-        '--fetch-max-bytes',
-        '32KiB',
-        '--concurrency',
-        '1',
-      ];
-      const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = exitOf(child);
-      await pollUntil(async () => (child.exitCode === null ? (await durableSegments(repo)) >= 2 : 'exited'), {
-        timeoutMs: 120_000,
-        intervalMs: 5,
-        description: 'two durable segments',
-      });
-      expect(child.exitCode, 'finished before the signal; make the data set larger').toBeNull();
-      child.kill(signal);
-      const result = await exited;
-      expect(result.code).toBe(code);
-      expect(stderr).toContain(`${signal}: finishing in-flight work and saving progress`);
-      const listed = await runCliJson<{ backups: { status: string }[] }>(['list', '--repo', repo]);
-      expect(listed.backups.map((b) => b.status)).toEqual(['incomplete']);
-      // The segment in flight was finished, not dropped: at least what was durable before the signal remains.
-      expect(await durableSegments(repo)).toBeGreaterThanOrEqual(2);
-
-      const resumed = await runCliJson<{ backupId: string; resumed: boolean; totals: { records: number } }>(
-        args,
-      );
-      expect(resumed).toMatchObject({ resumed: true, totals: { records: RECORDS } });
-      expect(
-        (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
-      ).toBe(true);
-    });
-  }
-
-  it('a second signal aborts at once; what was durable stays, and the resume completes', async () => {
+  /**
+   * Starts a slow backup (small fetches and segments, one partition at a time) and returns once two segments
+   * are durable, so that a signal lands mid-run; then checks what is left and resumes it.
+   */
+  async function backupInFlight(): Promise<{
+    child: ChildProcess;
+    exited: ReturnType<typeof exitOf>;
+    stderr: () => string;
+    expectResumable: () => Promise<void>;
+  }> {
     const repo = tempRepo();
     const args = [
       'backup',
@@ -139,49 +98,70 @@ describe('chaos: signals and the consumer-group step', () => {
       description: 'two durable segments',
     });
     expect(child.exitCode, 'finished before the signal; make the data set larger').toBeNull();
+    const expectResumable = async (): Promise<void> => {
+      const listed = await runCliJson<{ backups: { status: string }[] }>(['list', '--repo', repo]);
+      expect(listed.backups.map((b) => b.status)).toEqual(['incomplete']);
+      // What was durable before the signal remains (a graceful stop also finishes the segment in flight).
+      expect(await durableSegments(repo)).toBeGreaterThanOrEqual(2);
+      const resumed = await runCliJson<{ backupId: string; resumed: boolean; totals: { records: number } }>(
+        args,
+      );
+      expect(resumed).toMatchObject({ resumed: true, totals: { records: RECORDS } });
+      expect(
+        (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
+      ).toBe(true);
+      const restored = `${topic}-${resumed.backupId.toLowerCase()}`;
+      await runCliJson([
+        'restore',
+        '--repo',
+        repo,
+        '--backup',
+        resumed.backupId,
+        '--bootstrap',
+        cluster.bootstrap,
+        '--rename',
+        `${topic}=${restored}`,
+      ]);
+      expectSameRecords(
+        await readAllRecords(cluster.bootstrap, restored),
+        await readAllRecords(cluster.bootstrap, topic),
+        { compareOffsets: true },
+      );
+    };
+    return { child, exited, stderr: () => stderr, expectResumable };
+  }
+
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    it(`${signal} stops a backup gracefully with exit ${code}, keeping progress for a resume`, async () => {
+      const run = await backupInFlight();
+      run.child.kill(signal);
+      const result = await run.exited;
+      expect(result.code).toBe(code);
+      expect(run.stderr()).toContain(`${signal}: finishing in-flight work and saving progress`);
+      await run.expectResumable();
+    });
+  }
+
+  it('a second signal aborts at once; what was durable stays, and the resume completes', async () => {
+    const run = await backupInFlight();
     // Frozen, both signals are pending together, so the second always arrives before the graceful stop
     // could finish: the abort path runs every time. (Two SIGINTs would merge into one.)
-    child.kill('SIGSTOP');
-    child.kill('SIGINT');
-    child.kill('SIGTERM');
-    child.kill('SIGCONT');
-    const result = await exited;
+    run.child.kill('SIGSTOP');
+    run.child.kill('SIGINT');
+    run.child.kill('SIGTERM');
+    run.child.kill('SIGCONT');
+    const result = await run.exited;
     // The kernel and libuv pick the order; whichever came second aborts and sets the exit code.
+    const stderr = run.stderr();
     const first = /(SIGINT|SIGTERM): finishing in-flight work/.exec(stderr)?.[1];
     const second = /(SIGINT|SIGTERM) again: aborting now/.exec(stderr)?.[1];
     expect(first, stderr).toBeDefined();
     expect(second, stderr).toBe(first === 'SIGINT' ? 'SIGTERM' : 'SIGINT');
     expect(result.code).toBe(second === 'SIGINT' ? 130 : 143);
-    const listed = await runCliJson<{ backups: { status: string }[] }>(['list', '--repo', repo]);
-    expect(listed.backups.map((b) => b.status)).toEqual(['incomplete']);
-    expect(await durableSegments(repo)).toBeGreaterThanOrEqual(2);
-
-    const resumed = await runCliJson<{ backupId: string; resumed: boolean; totals: { records: number } }>(
-      args,
-    );
-    expect(resumed).toMatchObject({ resumed: true, totals: { records: RECORDS } });
-    expect(
-      (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
-    ).toBe(true);
-    const restored = `${topic}-after-abort`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      resumed.backupId,
-      '--bootstrap',
-      cluster.bootstrap,
-      '--rename',
-      `${topic}=${restored}`,
-    ]);
-    expectSameRecords(
-      await readAllRecords(cluster.bootstrap, restored),
-      await readAllRecords(cluster.bootstrap, topic),
-      {
-        compareOffsets: true,
-      },
-    );
+    await run.expectResumable();
   });
 
   it('a failed group-offset step is finished by a re-run without producing the data again', async () => {
