@@ -28,22 +28,31 @@ export class PartitionSegmentSink {
     private readonly onSegmentDurable: (segment: ManifestSegment) => Promise<void> = () => Promise.resolve(),
   ) {}
 
-  async append(record: BackupRecord): Promise<void> {
-    if (!this.#writer) {
-      this.#writer = await SegmentWriter.open(`${this.directory}/${segmentFileName(record.offset)}`, {
-        codec: this.rolling.codec,
-        ...(this.rolling.level === undefined ? {} : { level: this.rolling.level }),
-      });
-    }
-    // append returns a promise only when a block is handed to the compressor: the hot path stays sync.
-    const flushing = this.#writer.append(record);
-    if (flushing) await flushing;
+  /**
+   * Adds a record. Synchronous on the hot path: returns a promise only when a segment is opened or
+   * finished, or a block waits for compression, and then it MUST be awaited before the next call.
+   */
+  append(record: BackupRecord): Promise<void> | undefined {
+    const writer = this.#writer;
+    if (!writer) return this.#openAndAppend(record);
+    // append returns a promise only when a block is handed to the compressor.
+    const flushing = writer.append(record);
     if (
-      this.#writer.rawBytes >= this.rolling.segmentMaxBytes ||
-      this.#writer.recordCount >= this.rolling.segmentMaxRecords
+      writer.rawBytes < this.rolling.segmentMaxBytes &&
+      writer.recordCount < this.rolling.segmentMaxRecords
     ) {
-      await this.close();
+      return flushing;
     }
+    return flushing ? flushing.then(() => this.close()) : this.close();
+  }
+
+  async #openAndAppend(record: BackupRecord): Promise<void> {
+    this.#writer = await SegmentWriter.open(`${this.directory}/${segmentFileName(record.offset)}`, {
+      codec: this.rolling.codec,
+      ...(this.rolling.level === undefined ? {} : { level: this.rolling.level }),
+    });
+    const appending = this.append(record);
+    if (appending) await appending;
   }
 
   /** Finishes the open segment, if any, making it durable. */

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KbackupError, SegmentCorruptError } from '../core/errors.js';
 import type { Manifest, ManifestPartition } from '../core/manifest/schema.js';
-import { readSegmentBlocks } from '../core/segment/segment-reader.js';
+import { checkSegmentFile } from '../core/segment/segment-reader.js';
 import { PROGRESS_FILE, type Repository } from '../storage/repository.js';
 
 export type VerifyProblemKind =
@@ -150,17 +150,16 @@ async function verifySegmentAgainstManifest(
   report: VerifyReport,
   countRecords: (n: number) => void,
 ): Promise<void> {
-  let count = 0;
-  let first: bigint | undefined;
-  let last: bigint | undefined;
+  let count: number;
+  let first: bigint;
+  let last: bigint;
   try {
-    for await (const block of readSegmentBlocks(path)) {
-      for (const record of block) {
-        first ??= record.offset;
-        last = record.offset;
-      }
-      count += block.length;
-    }
+    // Every record's framing, offset order and timestamps are checked, so the header's totals are the
+    // records' own: its count, first and last offset.
+    const header = await checkSegmentFile(path);
+    count = header.recordCount;
+    first = header.firstOffset;
+    last = header.lastOffset;
   } catch (error) {
     if (error instanceof SegmentCorruptError) {
       report.problems.push({

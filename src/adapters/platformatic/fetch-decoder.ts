@@ -1,11 +1,14 @@
 import type { fetchV17, RecordsBatch } from '@platformatic/kafka';
-import { CREATE_TIME, LOG_APPEND_TIME, type BackupRecord } from '../../core/record.js';
+import { CREATE_TIME, LOG_APPEND_TIME, type BackupRecord, type RecordHeader } from '../../core/record.js';
 import type { FetchRequest, FetchResult, SkippedRange } from '../../core/ports/kafka-port.js';
 
 const IS_TRANSACTIONAL = 1 << 4;
 const IS_CONTROL = 1 << 5;
 const TIMESTAMP_TYPE_BIT = 1 << 3;
 const CONTROL_TYPE_ABORT = 0;
+const EMPTY = Buffer.alloc(0);
+/** Shared by every record without headers (most of them): frozen, since records are never mutated. */
+const NO_HEADERS = Object.freeze([]) as unknown as RecordHeader[];
 
 /**
  * Turns the record batches of one fetched partition into BackupRecords, dropping control batches and, under
@@ -75,7 +78,7 @@ export function decodeFetchedBatches(
         timestampType: logAppendTime ? LOG_APPEND_TIME : CREATE_TIME,
         key: record.key,
         value: record.value,
-        headers: record.headers.map(([k, v]) => [k ?? Buffer.alloc(0), v]),
+        headers: record.headers.length === 0 ? NO_HEADERS : record.headers.map(([k, v]) => [k ?? EMPTY, v]),
       });
       expected = offset + 1n;
     }

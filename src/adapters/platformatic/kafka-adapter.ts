@@ -7,7 +7,6 @@ import {
   ListOffsetTimestamps,
   ProduceAcks,
   Producer,
-  TimeoutError,
   type ClusterMetadata,
 } from '@platformatic/kafka';
 import { KbackupError } from '../../core/errors.js';
@@ -28,7 +27,9 @@ import type {
 } from '../../core/ports/kafka-port.js';
 import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
+import { withinDeadline } from './deadline.js';
 import { decodeFetchedBatches } from './fetch-decoder.js';
+import { toMessages } from './produce.js';
 
 export interface ConnectionOptions {
   bootstrap: string[];
@@ -39,28 +40,6 @@ export interface ConnectionOptions {
   retryDeadlineMs?: number;
   /** Extra options passed to every client (TLS, SASL), see src/config. */
   security?: Record<string, unknown>;
-}
-
-/**
- * Settles like `attempt`, or rejects with a retriable-looking TimeoutError once `deadline` has passed. The
- * client retries internally, nesting retries (ApiVersions inside Metadata inside Fetch), so a single attempt
- * against a black-holed broker can take (retries + 1)^2 request timeouts: minutes, whatever --retry-deadline
- * says. The abandoned attempt settles later on its own; its result is ignored.
- */
-function withinDeadline<T>(attempt: Promise<T>, deadline: number): Promise<T> {
-  attempt.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        reject(new TimeoutError('no response from the cluster within the retry deadline'));
-      },
-      Math.max(0, deadline - Date.now()),
-    );
-  });
-  return Promise.race([attempt, expired]).finally(() => {
-    clearTimeout(timer);
-  });
 }
 
 /**
@@ -372,17 +351,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     if (records.length === 0) return { baseOffset: undefined };
     const producer = this.#producerClient();
     try {
-      const result = await producer.send({
-        messages: records.map((r) => ({
-          topic,
-          partition,
-          key: r.key ?? undefined,
-          // The client writes a null value as Kafka's -1 length; `null` keeps tombstones tombstones.
-          value: r.value as Buffer,
-          headers: new Map(r.headers.map(([k, v]) => [k, v as Buffer])),
-          timestamp: r.timestamp,
-        })),
-      });
+      const result = await producer.send({ messages: toMessages(topic, partition, records) });
       const offset = result.offsets?.find((o) => o.topic === topic && o.partition === partition)?.offset;
       return { baseOffset: offset };
     } catch (error) {

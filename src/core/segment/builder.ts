@@ -1,4 +1,4 @@
-import { crc32c } from '../checksum.js';
+import { crc32c, crc32cCombine } from '../checksum.js';
 import { checkLevel, compressBlock, type CodecName } from '../codecs.js';
 import { KbackupError } from '../errors.js';
 import type { BackupRecord } from '../record.js';
@@ -212,11 +212,13 @@ export class SegmentBuilder {
       await previous;
       if (this.failure !== undefined) return;
       const stored = await compressed;
-      const blockHeader = encodeBlockHeader(rawLength, recordCount, stored);
+      // One pass over the stored bytes serves both the block CRC and the body CRC.
+      const storedCrc = crc32c(stored);
+      const blockHeader = encodeBlockHeader(rawLength, recordCount, stored, storedCrc);
       const at = this.position;
       this.position += blockHeader.length + stored.length;
       await this.sink.write([blockHeader, stored], at);
-      this.bodyCrc = crc32c(stored, crc32c(blockHeader, this.bodyCrc));
+      this.bodyCrc = crc32cCombine(crc32c(blockHeader, this.bodyCrc), storedCrc, stored.length);
       this.blockCount++;
     } catch (error) {
       this.failure ??= { error };

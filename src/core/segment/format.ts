@@ -1,4 +1,4 @@
-import { crc32c } from '../checksum.js';
+import { crc32c, crc32cCombine } from '../checksum.js';
 import { codecFromId, codecId, type CodecName } from '../codecs.js';
 import { KbackupError } from '../errors.js';
 
@@ -188,7 +188,20 @@ export function blockChecksum(blockHeader: Buffer, stored: Buffer): number {
   return crc32c(stored, crc32c(blockHeader.subarray(0, 12)));
 }
 
-export function encodeBlockHeader(rawLength: number, recordCount: number, stored: Buffer): Buffer {
+/**
+ * blockChecksum from the stored bytes' own CRC-32C, so that a caller that also needs that CRC (for the body
+ * checksum) reads the stored bytes once instead of twice.
+ */
+export function blockChecksumFrom(blockHeader: Buffer, storedCrc: number, storedLength: number): number {
+  return crc32cCombine(crc32c(blockHeader.subarray(0, 12)), storedCrc, storedLength);
+}
+
+export function encodeBlockHeader(
+  rawLength: number,
+  recordCount: number,
+  stored: Buffer,
+  storedCrc: number = crc32c(stored),
+): Buffer {
   if (rawLength > UINT32_MAX || stored.length > UINT32_MAX) {
     throw new KbackupError('INTERNAL', `block of ${rawLength} raw bytes exceeds the 4 GiB block limit`);
   }
@@ -196,7 +209,7 @@ export function encodeBlockHeader(rawLength: number, recordCount: number, stored
   buf.writeUInt32BE(rawLength, 0);
   buf.writeUInt32BE(stored.length, 4);
   buf.writeUInt32BE(recordCount, 8);
-  buf.writeUInt32BE(blockChecksum(buf, stored), 12);
+  buf.writeUInt32BE(blockChecksumFrom(buf, storedCrc, stored.length), 12);
   return buf;
 }
 

@@ -5,7 +5,7 @@ import type { BackupRecord } from '../record.js';
 import { readAt } from './file-io.js';
 import { segmentFileBytes, type SegmentHeader, type SegmentInfo } from './format.js';
 import { errnoCode, mapFsError } from './fs-errors.js';
-import { scanHeader, scanSegment, type ByteSource, type ScanOptions } from './segment-scan.js';
+import { checkSegment, scanHeader, scanSegment, type ByteSource, type ScanOptions } from './segment-scan.js';
 
 export type ReadSegmentOptions = ScanOptions;
 
@@ -41,15 +41,27 @@ export async function* readSegmentBlocks(
 }
 
 /**
- * Decodes every record of a segment without keeping them. Damage is a result ({ ok: false }); other
+ * Runs every check readSegmentBlocks runs (checksums, lengths, each record's framing, offset order,
+ * timestamps, totals, trailer) without materialising records, and returns the header. Damage throws
+ * SegmentCorruptError. The records are then exactly header.recordCount, from header.firstOffset to
+ * header.lastOffset.
+ */
+export async function checkSegmentFile(path: string): Promise<SegmentHeader> {
+  const { handle, source } = await openSource(path);
+  try {
+    return await checkSegment(source, path);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Checks every record of a segment without keeping them. Damage is a result ({ ok: false }); other
  * failures (permission, I/O) are thrown, since they say nothing about the segment itself.
  */
 export async function verifySegment(path: string): Promise<VerifyResult> {
   try {
-    const blocks = readSegmentBlocks(path);
-    let step = await blocks.next();
-    while (step.done !== true) step = await blocks.next();
-    const header = step.value;
+    const header = await checkSegmentFile(path);
     return { ok: true, info: segmentInfo(basename(path), header) };
   } catch (error) {
     if (error instanceof SegmentCorruptError) return { ok: false, error };

@@ -1,4 +1,4 @@
-import { crc32c } from '../checksum.js';
+import { crc32c, crc32cCombine } from '../checksum.js';
 import { decompressBlock } from '../codecs.js';
 import { KbackupError, SegmentCorruptError } from '../errors.js';
 import type { BackupRecord } from '../record.js';
@@ -8,7 +8,7 @@ import {
   MIN_RECORD_BYTES,
   SegmentFormatError,
   TRAILER_BYTES,
-  blockChecksum,
+  blockChecksumFrom,
   decodeBlockHeader,
   decodeHeader,
   decodeTrailer,
@@ -16,7 +16,7 @@ import {
   type BlockHeader,
   type SegmentHeader,
 } from './format.js';
-import { decodeRecords } from './record-codec.js';
+import { decodeRecords, summarizeRecords, type RecordsSummary } from './record-codec.js';
 
 /** Random access to a segment's bytes: a file handle or a Buffer. */
 export interface ByteSource {
@@ -28,7 +28,17 @@ export interface ByteSource {
 export interface ScanOptions {
   /** Yield only records with offset >= fromOffset. Every block is still verified. */
   fromOffset?: bigint;
+  /** Blocks read and decompressed ahead of the one being handed out (default 2). */
+  readAhead?: number;
 }
+
+/**
+ * Blocks in flight ahead of the consumer. Decompression runs on the thread pool, so blocks ahead decompress
+ * in parallel with each other and with the consumer. Restore's consumer (the producer) is busy on the main
+ * thread, and 2 keep it fed; verify's consumer does almost nothing, so it keeps 3 in flight to use the cores.
+ */
+const DEFAULT_READ_AHEAD = 2;
+const CHECK_READ_AHEAD = 3;
 
 /** Decodes just the header, as a SegmentCorruptError with no offset range when it is bad. */
 export async function scanHeader(source: ByteSource, path: string): Promise<SegmentHeader> {
@@ -50,10 +60,40 @@ export async function scanHeader(source: ByteSource, path: string): Promise<Segm
  * header. Damage throws SegmentCorruptError covering offsets from just after the last record verified
  * (or the header's firstOffset) through the header's lastOffset.
  */
-export async function* scanSegment(
+export function scanSegment(
   source: ByteSource,
   path: string,
   options: ScanOptions = {},
+): AsyncGenerator<BackupRecord[], SegmentHeader, undefined> {
+  return scan(source, path, options, true);
+}
+
+/**
+ * Runs every check scanSegment runs (checksums, lengths, each record's framing, offset order, timestamps
+ * and the totals) without materialising records, for verify. Returns the header; damage throws
+ * SegmentCorruptError with the same message scanSegment would give.
+ */
+export async function checkSegment(source: ByteSource, path: string): Promise<SegmentHeader> {
+  const blocks = scan(source, path, { readAhead: CHECK_READ_AHEAD }, false);
+  let step = await blocks.next();
+  while (step.done !== true) step = await blocks.next();
+  return step.value;
+}
+
+/** A block whose checksum and lengths passed, with its decompression under way. */
+interface PreparedBlock {
+  headerBytes: Buffer;
+  header: BlockHeader;
+  stored: Buffer;
+  end: number;
+  raw: Promise<Buffer>;
+}
+
+async function* scan(
+  source: ByteSource,
+  path: string,
+  options: ScanOptions,
+  materialize: boolean,
 ): AsyncGenerator<BackupRecord[], SegmentHeader, undefined> {
   const header = await scanHeader(source, path);
   const expectedBytes = segmentFileBytes(header.bodyBytes);
@@ -74,72 +114,134 @@ export async function* scanSegment(
     return bytes;
   };
 
-  let position = HEADER_BYTES;
   let bodyCrc = 0;
   let records = 0;
   let rawBytes = 0;
   let minTimestamp = header.maxTimestamp;
   let maxTimestamp = header.minTimestamp;
-  // decodeHeader guarantees blockCount >= 1.
-  let next = fetchBlock(source, 0, position, bodyEnd);
-  for (let block = 0; block < header.blockCount; block++) {
-    const fetched = await next;
-    if ('damage' in fetched) throw corrupt(fetched.damage);
-    if ('found' in fetched) throw corrupt(truncated(fetched.found));
-    const { headerBytes: blockHeaderBytes, header: blockHeader, stored } = fetched;
-    if (blockChecksum(blockHeaderBytes, stored) !== blockHeader.crc32c) {
-      throw corrupt(`block ${block} checksum mismatch`);
-    }
-    const storedEnd = position + BLOCK_HEADER_BYTES + stored.length;
-    // Read-ahead: the next block's I/O overlaps this block's decompression and the consumer's work.
-    // Its outcome, damage included, is only acted on when the loop gets there.
-    if (block + 1 < header.blockCount) {
-      next = fetchBlock(source, block + 1, storedEnd, bodyEnd);
-      next.catch(() => undefined);
+  /** Records of the blocks prepared so far (checked against the header before decompressing). */
+  let preparedRecords = 0;
+
+  /**
+   * Checks block `block`'s checksum and lengths, adds it to the body CRC and starts decompressing it
+   * (invariant 9: nothing is decompressed before its CRC and lengths are verified). Damage comes back as
+   * a message, to be thrown only when the loop reaches that block, after the blocks before it were handed out.
+   */
+  const prepare = async (block: number, fetching: Promise<Fetched>): Promise<PreparedBlock | string> => {
+    const fetched = await fetching;
+    if ('damage' in fetched) return fetched.damage;
+    if ('found' in fetched) return truncated(fetched.found);
+    const { headerBytes, header: blockHeader, stored, end } = fetched;
+    // One pass over the stored bytes serves both the block CRC and the body CRC.
+    const storedCrc = crc32c(stored);
+    if (blockChecksumFrom(headerBytes, storedCrc, stored.length) !== blockHeader.crc32c) {
+      return `block ${block} checksum mismatch`;
     }
     const { rawLength, recordCount } = blockHeader;
     if (
       recordCount < 1 ||
       rawLength < recordCount * MIN_RECORD_BYTES ||
-      records + recordCount > header.recordCount
+      preparedRecords + recordCount > header.recordCount
     ) {
-      throw corrupt(`block ${block} header is inconsistent (${recordCount} records in ${rawLength} bytes)`);
+      return `block ${block} header is inconsistent (${recordCount} records in ${rawLength} bytes)`;
     }
-    bodyCrc = crc32c(stored, crc32c(blockHeaderBytes, bodyCrc));
+    preparedRecords += recordCount;
+    bodyCrc = crc32cCombine(crc32c(headerBytes, bodyCrc), storedCrc, stored.length);
+    const raw = decompressBlock(header.codec, stored, rawLength);
+    raw.catch(() => undefined);
+    return { headerBytes, header: blockHeader, stored, end, raw };
+  };
 
-    let decoded: BackupRecord[];
+  // decodeHeader guarantees blockCount >= 1. Pipeline: while block N is decoded and handed out, the next
+  // `depth` blocks are read and decompressing on the thread pool (in parallel with each other). Block k's
+  // read starts once block k-1's length is known.
+  const depth = Math.max(1, options.readAhead ?? DEFAULT_READ_AHEAD);
+  const launch = (block: number, after: Promise<PreparedBlock | string> | undefined) => {
+    const launched = (async (): Promise<PreparedBlock | string> => {
+      let at = HEADER_BYTES;
+      if (after !== undefined) {
+        const previous = await after;
+        if (typeof previous === 'string') return previous;
+        at = previous.end;
+      }
+      return prepare(block, fetchBlock(source, block, at, bodyEnd));
+    })();
+    launched.catch(() => undefined);
+    return launched;
+  };
+  const ahead: Promise<PreparedBlock | string>[] = [];
+  let tail: Promise<PreparedBlock | string> | undefined;
+  let launched = 0;
+  const topUp = (): void => {
+    while (ahead.length < depth && launched < header.blockCount) {
+      tail = launch(launched++, tail);
+      ahead.push(tail);
+    }
+  };
+  topUp();
+  let position = HEADER_BYTES;
+  for (let block = 0; block < header.blockCount; block++) {
+    const prepared = await (ahead.shift() as Promise<PreparedBlock | string>);
+    if (typeof prepared === 'string') throw corrupt(prepared);
+    topUp();
+    const { rawLength, recordCount } = prepared.header;
+
+    let decoded: BackupRecord[] | undefined;
+    let summary: RecordsSummary | undefined;
+    let raw: Buffer;
     try {
-      decoded = decodeRecords(await decompressBlock(header.codec, stored, rawLength), recordCount);
+      raw = await prepared.raw;
+      if (!materialize) summary = summarizeRecords(raw, recordCount);
+      // Without a summary (damage, or records were asked for) decode fully: it names what is wrong.
+      if (summary === undefined) decoded = decodeRecords(raw, recordCount);
     } catch (error) {
       if (error instanceof KbackupError && error.code === 'SEGMENT_CORRUPT') {
         throw corrupt(`block ${block}: ${error.message}`);
       }
       throw error;
     }
-    for (const record of decoded) {
-      const expectFirst = lastGood === undefined && record.offset !== header.firstOffset;
-      if (
-        expectFirst ||
-        (lastGood !== undefined && record.offset <= lastGood) ||
-        record.offset > header.lastOffset
-      ) {
-        throw corrupt(
-          `block ${block}: record offset ${record.offset} out of order or outside the header's range`,
-        );
+    if (
+      summary !== undefined &&
+      (lastGood === undefined
+        ? summary.firstOffset === header.firstOffset
+        : summary.firstOffset > lastGood) &&
+      summary.lastOffset <= header.lastOffset &&
+      summary.minTimestamp >= header.minTimestamp &&
+      summary.maxTimestamp <= header.maxTimestamp
+    ) {
+      if (summary.minTimestamp < minTimestamp) minTimestamp = summary.minTimestamp;
+      if (summary.maxTimestamp > maxTimestamp) maxTimestamp = summary.maxTimestamp;
+      lastGood = summary.lastOffset;
+    } else {
+      // The summary proved the framing sound, so this decode cannot fail; the loop names the bad record.
+      decoded ??= decodeRecords(raw, recordCount);
+      for (const record of decoded) {
+        const expectFirst = lastGood === undefined && record.offset !== header.firstOffset;
+        if (
+          expectFirst ||
+          (lastGood !== undefined && record.offset <= lastGood) ||
+          record.offset > header.lastOffset
+        ) {
+          throw corrupt(
+            `block ${block}: record offset ${record.offset} out of order or outside the header's range`,
+          );
+        }
+        if (record.timestamp < header.minTimestamp || record.timestamp > header.maxTimestamp) {
+          throw corrupt(`block ${block}: record timestamp ${record.timestamp} outside the header's range`);
+        }
+        if (record.timestamp < minTimestamp) minTimestamp = record.timestamp;
+        if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
+        lastGood = record.offset;
       }
-      if (record.timestamp < header.minTimestamp || record.timestamp > header.maxTimestamp) {
-        throw corrupt(`block ${block}: record timestamp ${record.timestamp} outside the header's range`);
-      }
-      if (record.timestamp < minTimestamp) minTimestamp = record.timestamp;
-      if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
-      lastGood = record.offset;
     }
     records += recordCount;
     rawBytes += rawLength;
-    position = storedEnd;
-    const from = options.fromOffset;
-    const wanted = from === undefined ? decoded : decoded.filter((r) => r.offset >= from);
-    if (wanted.length > 0) yield wanted;
+    position = prepared.end;
+    if (decoded !== undefined && materialize) {
+      const from = options.fromOffset;
+      const wanted = from === undefined ? decoded : decoded.filter((r) => r.offset >= from);
+      if (wanted.length > 0) yield wanted;
+    }
   }
 
   if (position !== bodyEnd) throw corrupt(`${bodyEnd - position} unexpected bytes after the last block`);
@@ -167,7 +269,9 @@ export async function* scanSegment(
 }
 
 type Fetched =
-  { headerBytes: Buffer; header: BlockHeader; stored: Buffer } | { damage: string } | { found: number };
+  | { headerBytes: Buffer; header: BlockHeader; stored: Buffer; end: number }
+  | { damage: string }
+  | { found: number };
 
 /** Reads one block's header and stored bytes without judging them beyond what is needed to read them. */
 async function fetchBlock(
@@ -188,7 +292,7 @@ async function fetchBlock(
   }
   const stored = await readUpTo(source, position + BLOCK_HEADER_BYTES, header.storedLength);
   if (typeof stored === 'number') return { found: stored };
-  return { headerBytes, header, stored };
+  return { headerBytes, header, stored, end: position + BLOCK_HEADER_BYTES + stored.length };
 }
 
 /** Exactly `length` bytes, or the file size if the file ends first (checked before allocating). */

@@ -132,7 +132,8 @@ export async function backupPartition(
           progress.minTimestamp = record.timestamp;
         if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp)
           progress.maxTimestamp = record.timestamp;
-        await sink.append(record);
+        const appending = sink.append(record);
+        if (appending) await appending;
       }
       flushSkipsBelow(cutOffset);
       const reached = reachedCut || result.nextOffset >= cutOffset ? cutOffset : result.nextOffset;

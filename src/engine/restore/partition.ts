@@ -32,6 +32,14 @@ export interface PartitionRestoreOptions {
 const RECORD_OVERHEAD = 64;
 
 /**
+ * Records per produce request, whatever their size. The client builds several small objects and buffers
+ * per record and keeps them until the broker answers, so with 100-byte records a batch bounded only by
+ * bytes (5,000+ records) set the peak RSS: 420-460 MiB, against 330-350 MiB with this cap, at the same
+ * speed. 1 KiB records (about 900 per batch) are not affected.
+ */
+const MAX_BATCH_RECORDS = 1000;
+
+/**
  * Replays one partition's segments in offset order into the same partition number of the target. The
  * first `alreadyWritten` selected records are known to be in the target already (a resumed restore is the
  * only writer, from `targetStartOffset` on), so they are mapped but not produced again. Each segment block
@@ -98,13 +106,23 @@ export async function restorePartition(
         }
         selected++;
         const size = recordPayloadBytes(record) + RECORD_OVERHEAD;
-        if (batch.length > 0 && batchBytes + size > options.batchMaxBytes) await flush();
-        batch.push({
-          key: record.key,
-          value: record.value,
-          headers: options.provenanceHeaders ? provenance(record) : record.headers,
-          timestamp: record.timestamp,
-        });
+        if (
+          batch.length > 0 &&
+          (batchBytes + size > options.batchMaxBytes || batch.length >= MAX_BATCH_RECORDS)
+        ) {
+          await flush();
+        }
+        // A BackupRecord is already a ProduceRecord: no copy per record unless headers are added.
+        batch.push(
+          options.provenanceHeaders
+            ? {
+                key: record.key,
+                value: record.value,
+                headers: provenance(record),
+                timestamp: record.timestamp,
+              }
+            : record,
+        );
         batchSources.push(record.offset);
         batchBytes += size;
         payloadBytes += size - RECORD_OVERHEAD;
