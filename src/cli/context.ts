@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { PlatformaticKafkaAdapter } from '../adapters/platformatic/kafka-adapter.js';
+import type { ConnectionOptions } from '../adapters/platformatic/kafka-adapter.js';
 import { stringifyWithBigInt } from '../core/manifest/json.js';
 import type { KafkaPort } from '../core/ports/kafka-port.js';
 import type { RunObserver } from '../engine/observer.js';
@@ -70,6 +70,11 @@ export interface RunSummary {
 export interface ConnectionSource {
   flags: ConnectionFlags;
   config: ConfigFile | undefined;
+  /**
+   * Makes the Kafka port. Loaded by the entry point only for commands that talk to Kafka: the client
+   * library takes most of a second to load, which list, describe, verify and --help do not need to pay.
+   */
+  connect?: (options: ConnectionOptions) => KafkaPort;
 }
 
 /** Redraws of the TTY view are at most this often. */
@@ -186,7 +191,10 @@ export function createContext(
       }
       const bootstrap = parseBootstrap(flag, resolved.bootstrap);
       const retryDeadlineMs = parseDuration('--retry-deadline', global.retryDeadline ?? '60s');
-      const port = new PlatformaticKafkaAdapter({
+      if (connection.connect === undefined) {
+        throw new KbackupError('INTERNAL', 'this command was started without a Kafka client');
+      }
+      const port = connection.connect({
         bootstrap,
         security: resolved.security,
         retryDeadlineMs,

@@ -14,7 +14,7 @@ import { registerOffsets } from './commands/offsets.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRetention } from './commands/retention.js';
 import { registerDoctor } from './commands/doctor.js';
-import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { createContext, type CommandContext, type ConnectionSource, type GlobalOptions } from './context.js';
 import { addConnectionOptions, allCommands, configPathFrom, layerEnvironmentAndConfig } from './options.js';
 import { loadConfigFile } from '../config/load.js';
 import type { ConfigFile } from '../config/schema.js';
@@ -87,7 +87,11 @@ async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> 
   const ctx = createContext(
     program.opts<GlobalOptions>(),
     controller.signal,
-    { flags: activeCommand?.opts<ConnectionFlags>() ?? {}, config },
+    {
+      flags: activeCommand?.opts<ConnectionFlags>() ?? {},
+      config,
+      ...(activeCommand && talksToKafka(activeCommand) ? { connect: await kafkaConnector() } : {}),
+    },
     commandPath(activeCommand),
   );
   const started = Date.now();
@@ -123,6 +127,17 @@ async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> 
       if (exitCode === 0) exitCode = ExitCode.Io;
     }
   }
+}
+
+/** Commands with a bootstrap option (--bootstrap, --source-bootstrap, --target-bootstrap) talk to Kafka. */
+function talksToKafka(command: Command): boolean {
+  return command.options.some((o) => /bootstrap$/i.test(o.attributeName()));
+}
+
+/** The Kafka client library, loaded on demand (see ConnectionSource.connect). */
+async function kafkaConnector(): Promise<NonNullable<ConnectionSource['connect']>> {
+  const { PlatformaticKafkaAdapter } = await import('../adapters/platformatic/kafka-adapter.js');
+  return (options) => new PlatformaticKafkaAdapter(options);
 }
 
 function commandPath(command: Command | undefined): string {
