@@ -4,6 +4,7 @@ import { runVerify } from '../../engine/verify.js';
 import { Repository } from '../../storage/repository.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, formatDuration, table } from '../render.js';
+import { tuneHeapForVerify } from '../runtime-tuning.js';
 import { resolveBackupId } from './resolve.js';
 
 type Run = (fn: (ctx: CommandContext) => Promise<number>) => Promise<void>;
@@ -19,6 +20,7 @@ export function registerInspect(program: Command, run: Run): void {
     .action(async (flags: { repo: string; backup: string; quick?: boolean }) => {
       await run(async (ctx) => {
         const started = Date.now();
+        tuneHeapForVerify();
         const repo = await Repository.open(flags.repo);
         const ids =
           flags.backup === 'all'
