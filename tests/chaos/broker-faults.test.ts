@@ -3,6 +3,7 @@ import { runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import { createTopic, highWatermarks, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
+import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { pollUntil } from '../support/wait.js';
 import {
   durableSegmentCount,
@@ -29,26 +30,14 @@ type BackupDoc = { backupId: string; resumed: boolean; totals: { records: number
 
 /** Verifies a backup and restores it into `target`; returns nothing, asserts record-for-record equality. */
 async function verifyAndRestore(cluster: KafkaCluster, repo: string, backupId: string, topic: string) {
-  const verified = await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backupId]);
-  expect(verified.ok).toBe(true);
-  const target = `${topic}-copy`;
-  await runCliJson([
-    'restore',
-    '--repo',
-    repo,
-    '--backup',
-    backupId,
-    '--bootstrap',
+  const source = await expectVerifiesAndRestoresExactly(
     cluster.bootstrap,
-    '--rename',
-    `${topic}=${target}`,
-  ]);
-  const [source, copy] = await Promise.all([
-    readAllRecords(cluster.bootstrap, topic),
-    readAllRecords(cluster.bootstrap, target),
-  ]);
+    repo,
+    backupId,
+    topic,
+    `${topic}-copy`,
+  );
   expect(source.flat()).toHaveLength(RECORDS);
-  expectSameRecords(copy, source, { compareOffsets: true });
 }
 
 describe('chaos: single broker killed with SIGKILL mid-backup', () => {

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext 
 import { verifySegment } from '../../src/core/segment/segment-reader.js';
 import { runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
+import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import {
   createTopic,
@@ -60,22 +61,7 @@ describe('chaos: disk faults', () => {
   });
 
   async function restoreAndCompare(repo: string, backupId: string, topic: string, target: string) {
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      cluster.bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-    ]);
-    const [source, copy] = await Promise.all([
-      readAllRecords(cluster.bootstrap, topic),
-      readAllRecords(cluster.bootstrap, target),
-    ]);
-    expectSameRecords(copy, source, { compareOffsets: true });
+    await expectVerifiesAndRestoresExactly(cluster.bootstrap, repo, backupId, topic, target);
   }
 
   /** Backs up a small topic into a repository on a fresh tmpfs, then makes that filesystem read-only. */

@@ -3,16 +3,10 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, runCli, runCliJson, tempRepo } from '../support/cli.js';
-import { expectSameRecords } from '../support/compare.js';
 import { seededRandom } from '../support/data.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
-import {
-  createTopic,
-  produceRecords,
-  readAllRecords,
-  uniqueTopic,
-  type TestRecord,
-} from '../support/kafka-helpers.js';
+import { createTopic, produceRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
+import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { pollUntil } from '../support/wait.js';
 
 /**
@@ -110,27 +104,13 @@ describe('chaos: kbackup killed with SIGKILL mid-backup', () => {
       );
       expect(resumed.resumed).toBe(true);
       expect(resumed.totals.records).toBe(RECORDS);
-      expect(
-        (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
-      ).toBe(true);
-
-      const restored = `${topic}-restored-${seed}`;
-      await runCliJson([
-        'restore',
-        '--repo',
-        repo,
-        '--backup',
-        resumed.backupId,
-        '--bootstrap',
+      await expectVerifiesAndRestoresExactly(
         cluster.bootstrap,
-        '--rename',
-        `${topic}=${restored}`,
-      ]);
-      const [source, copy] = await Promise.all([
-        readAllRecords(cluster.bootstrap, topic),
-        readAllRecords(cluster.bootstrap, restored),
-      ]);
-      expectSameRecords(copy, source, { compareOffsets: true });
+        repo,
+        resumed.backupId,
+        topic,
+        `${topic}-restored-${seed}`,
+      );
     });
   }
 });

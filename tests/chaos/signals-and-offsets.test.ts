@@ -16,6 +16,7 @@ import {
   withAdmin,
   type TestRecord,
 } from '../support/kafka-helpers.js';
+import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { pollUntil } from '../support/wait.js';
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -107,25 +108,12 @@ describe('chaos: signals and the consumer-group step', () => {
         args,
       );
       expect(resumed).toMatchObject({ resumed: true, totals: { records: RECORDS } });
-      expect(
-        (await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', resumed.backupId])).ok,
-      ).toBe(true);
-      const restored = `${topic}-${resumed.backupId.toLowerCase()}`;
-      await runCliJson([
-        'restore',
-        '--repo',
-        repo,
-        '--backup',
-        resumed.backupId,
-        '--bootstrap',
+      await expectVerifiesAndRestoresExactly(
         cluster.bootstrap,
-        '--rename',
-        `${topic}=${restored}`,
-      ]);
-      expectSameRecords(
-        await readAllRecords(cluster.bootstrap, restored),
-        await readAllRecords(cluster.bootstrap, topic),
-        { compareOffsets: true },
+        repo,
+        resumed.backupId,
+        topic,
+        `${topic}-${resumed.backupId.toLowerCase()}`,
       );
     };
     return { child, exited, stderr: () => stderr, expectResumable };
