@@ -96,16 +96,17 @@ async function run(fn: (ctx: CommandContext) => Promise<number>): Promise<void> 
   );
   const started = Date.now();
   let failure: unknown;
+  let failed = false;
   try {
     await ctx.open();
     exitCode = await fn(ctx);
   } catch (error) {
     failure = error;
-    await ctx.close();
-    exitCode = report(error, ctx.json, program.opts<GlobalOptions>().logLevel);
-  } finally {
-    await ctx.close();
+    failed = true;
   }
+  // Before the error is reported, so that the message does not land inside the progress view.
+  await ctx.close();
+  if (failed) exitCode = report(failure, ctx.json, program.opts<GlobalOptions>().logLevel);
   const metricsFile = program.opts<{ metricsFile?: string }>().metricsFile;
   if (metricsFile !== undefined) {
     const errorTopic = failure === undefined ? undefined : topicOf(failure);

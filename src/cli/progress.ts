@@ -119,10 +119,9 @@ function partitionView(p: PartitionState, now: number): PartitionProgressView {
   const seconds = (p.lastStepAt - p.firstStepAt) / 1000;
   const done = p.position >= p.end;
   const remaining = done ? 0 : Number(p.end - p.position);
-  const unitsPerSecond = seconds > 0 ? p.unitsSinceFirst / seconds : 0;
   // A partition that has not stepped for a while is slower than its average: count the idle time too.
   const idle = (now - p.lastStepAt) / 1000;
-  const effectiveRate = unitsPerSecond > 0 ? p.unitsSinceFirst / (seconds + idle) : 0;
+  const effectiveRate = seconds > 0 && p.unitsSinceFirst > 0 ? p.unitsSinceFirst / (seconds + idle) : 0;
   return {
     label: p.label,
     records: p.records,

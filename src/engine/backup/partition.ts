@@ -147,7 +147,7 @@ export async function backupPartition(
           end: cutOffset,
         });
       }
-      if (reachedCut || result.nextOffset >= cutOffset) break;
+      if (reached === cutOffset) break;
       if (result.nextOffset <= offset) {
         // No progress below the cut: the partition may have been truncated under us. Re-check, never spin.
         idleFetches++;
