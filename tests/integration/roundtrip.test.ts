@@ -154,6 +154,47 @@ describe('backup → verify → restore round trip against a real broker', () =>
     });
   });
 
+  it('restores timestamps months apart in one partition exactly (64-bit timestamp deltas in a batch)', async () => {
+    // A restore packs these into one record batch, where each timestamp is a varint delta from the first:
+    // 120 days is over 2^33 ms, beyond the 32 bits the client library's encoder handled correctly.
+    const spread = uniqueTopic('spread');
+    await createTopic(bootstrap, spread, { partitions: 1, configs: { 'retention.ms': '-1' } });
+    const now = BigInt(Date.now());
+    const day = 86_400_000n;
+    const timestamps = [now - 120n * day, now - 60n * day, now - 30n * day - 7n, now - 1_000n];
+    // One send per record, so that the source itself never holds such a batch.
+    for (const [i, timestamp] of timestamps.entries()) {
+      await produceRecords(bootstrap, spread, [
+        { partition: 0, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), timestamp },
+      ]);
+    }
+    const backup = await runCliJson<BackupJson>([
+      'backup',
+      '--bootstrap',
+      bootstrap,
+      '--topics',
+      spread,
+      '--repo',
+      repo,
+    ]);
+    expect(backup.totals.records).toBe(4);
+    const target = `${spread}-restored`;
+    await runCliJson([
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backup.backupId,
+      '--bootstrap',
+      bootstrap,
+      '--rename',
+      `${spread}=${target}`,
+    ]);
+    const restored = await readAllRecords(bootstrap, target);
+    expect(restored[0]?.map((r) => r.timestamp)).toEqual(timestamps);
+    expectSameRecords(restored, await readAllRecords(bootstrap, spread), { compareOffsets: true });
+  });
+
   it('fails fast with a clear message when a record is too large for the target', async () => {
     const backup = await runCliJson<BackupJson>([
       'backup',

@@ -29,7 +29,7 @@ import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
 import { withinDeadline } from './deadline.js';
 import { decodeFetchedBatches } from './fetch-decoder.js';
-import { toMessages } from './produce.js';
+import { BatchEncodingProducer, toMessages } from './produce.js';
 
 export interface ConnectionOptions {
   bootstrap: string[];
@@ -337,7 +337,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   }
 
   #producerClient(): Producer {
-    this.#producer ??= new Producer({
+    this.#producer ??= new BatchEncodingProducer({
       ...this.#baseOptions(),
       idempotent: true,
       acks: ProduceAcks.ALL,

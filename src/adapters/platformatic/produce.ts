@@ -1,5 +1,22 @@
-import type { MessageToProduce } from '@platformatic/kafka';
+import {
+  createAPI,
+  createRecordsBatch,
+  kGetApi,
+  ProduceAcks,
+  Producer,
+  produceV9,
+  produceV10,
+  produceV11,
+  Writer,
+  type API,
+  type Callback,
+  type CreateRecordsBatchOptions,
+  type MessageRecord,
+  type MessageToProduce,
+} from '@platformatic/kafka';
+import { KbackupError } from '../../core/errors.js';
 import type { ProduceRecord } from '../../core/ports/kafka-port.js';
+import { encodeRecordBatch } from './batch-writer.js';
 
 /**
  * The client's messages for one produce call, built with as little per-record garbage as possible: a
@@ -21,4 +38,93 @@ export function toMessages(topic: string, partition: number, records: ProduceRec
     };
   }
   return messages;
+}
+
+/** Produce versions 9 to 11 share the request layout (flexible, v2 record batches); later ones differ. */
+const PARSERS = new Map([
+  [9, produceV9.parseResponse],
+  [10, produceV10.parseResponse],
+  [11, produceV11.parseResponse],
+]);
+
+type ProduceOptions = Partial<CreateRecordsBatchOptions>;
+
+/**
+ * A Produce request whose record batches come from encodeRecordBatch. The client still owns everything
+ * else (idempotent producer id, sequences, retries, leader routing, producer-state recovery); only the
+ * encoding of the records is replaced. The request layout mirrors the client's produce-v9..11.
+ */
+function createProduceRequest(
+  acks: number,
+  timeout: number,
+  messages: MessageRecord[],
+  options: ProduceOptions = {},
+): Writer {
+  const now = BigInt(Date.now());
+  const byTopic = new Map<string, Map<number, MessageRecord[]>>();
+  for (const message of messages) {
+    let partitions = byTopic.get(message.topic);
+    if (!partitions) byTopic.set(message.topic, (partitions = new Map<number, MessageRecord[]>()));
+    const partition = message.partition ?? 0;
+    const list = partitions.get(partition);
+    if (list) list.push(message);
+    else partitions.set(partition, [message]);
+  }
+  const compressed = options.compression !== undefined && options.compression !== 'none';
+  const writer = Writer.create()
+    .appendString(options.transactionalId ?? null)
+    .appendInt16(acks)
+    .appendInt32(timeout)
+    .appendArray([...byTopic], (w, [topic, partitions]) => {
+      w.appendString(topic).appendArray([...partitions], (w, [partition, records]) => {
+        const batch = compressed
+          ? createRecordsBatch(records, options).buffer
+          : encodeRecordBatch(records, batchHeader(topic, partition, options), now);
+        w.appendInt32(partition)
+          .appendUnsignedVarInt(batch.length + 1)
+          .append(batch);
+      });
+    })
+    .appendTaggedFields();
+  if (acks === ProduceAcks.NO_RESPONSE) writer.context.noResponse = true;
+  return writer;
+}
+
+function batchHeader(topic: string, partition: number, options: ProduceOptions) {
+  return {
+    producerId: options.producerId ?? -1n,
+    producerEpoch: options.producerEpoch ?? -1,
+    firstSequence: options.sequences?.getWithDefault(`${topic}:${partition}`, 0) ?? -1,
+    transactional: options.transactionalId != null,
+  };
+}
+
+/** A Producer whose Produce requests carry batches encoded by encodeRecordBatch (see createProduceRequest). */
+export class BatchEncodingProducer extends Producer {
+  override [kGetApi]<RequestArguments extends unknown[], ResponseType>(
+    name: string,
+    callback: Callback<API<RequestArguments, ResponseType>>,
+  ): void {
+    if (name !== 'Produce') {
+      super[kGetApi](name, callback);
+      return;
+    }
+    super[kGetApi]<RequestArguments, ResponseType>(name, (error, api) => {
+      const parse = api ? PARSERS.get(api.version) : undefined;
+      if (error || !api) callback(error);
+      else if (!parse) {
+        callback(
+          new KbackupError(
+            'KAFKA',
+            `the broker negotiated Produce version ${api.version}; kbackup needs version 9 to 11 (Kafka 2.4 or later)`,
+          ),
+        );
+      } else {
+        callback(
+          null,
+          createAPI(0, api.version, createProduceRequest, parse) as API<RequestArguments, ResponseType>,
+        );
+      }
+    });
+  }
 }
