@@ -1,26 +1,29 @@
-import type { fetchV17, RecordsBatch } from '@platformatic/kafka';
-import { CREATE_TIME, LOG_APPEND_TIME, type BackupRecord, type RecordHeader } from '../../core/record.js';
+import type { fetchV17 } from '@platformatic/kafka';
+import { KbackupError } from '../../core/errors.js';
+import type { BackupRecord } from '../../core/record.js';
 import type { FetchRequest, FetchResult, SkippedRange } from '../../core/ports/kafka-port.js';
+import * as batch from './batch-reader.js';
 
-const IS_TRANSACTIONAL = 1 << 4;
-const IS_CONTROL = 1 << 5;
-const TIMESTAMP_TYPE_BIT = 1 << 3;
 const CONTROL_TYPE_ABORT = 0;
-const EMPTY = Buffer.alloc(0);
-/** Shared by every record without headers (most of them): frozen, since records are never mutated. */
-const NO_HEADERS = Object.freeze([]) as unknown as RecordHeader[];
+
+export type FetchedPartition = Pick<
+  fetchV17.FetchResponsePartition,
+  'highWatermark' | 'lastStableOffset' | 'logStartOffset' | 'abortedTransactions'
+>;
 
 /**
- * Turns the record batches of one fetched partition into BackupRecords, dropping control batches and, under
- * read_committed, aborted transactional batches. The client filters aborted batches only when their abort
- * marker is in the same response, so the standard consumer algorithm is applied here as well: a batch of a
- * producer listed in abortedTransactions (with firstOffset <= the batch's last offset) is aborted until that
- * producer's ABORT marker is seen. Offsets missing between returned batches are reported as skipped ranges.
+ * Decodes the raw record batches of one fetched partition (see raw-fetch.ts) into BackupRecords, dropping
+ * control batches and, under read_committed, aborted transactional batches with the standard consumer
+ * algorithm: a transactional batch of a producer listed in abortedTransactions (with firstOffset <= the
+ * batch's last offset) is aborted until that producer's ABORT marker is seen. Offsets missing between or
+ * inside batches are reported as skipped ranges. A trailing partial batch (the broker cuts the response at
+ * maxBytes) is left for the next fetch. Keys, values and headers are views into the fetched (or decompressed)
+ * buffer, never copies.
  */
 export function decodeFetchedBatches(
   request: FetchRequest,
-  partition: fetchV17.FetchResponsePartition,
-  batches: RecordsBatch[],
+  partition: FetchedPartition,
+  raw: Buffer | null | undefined,
 ): FetchResult {
   const records: BackupRecord[] = [];
   const skipped: SkippedRange[] = [];
@@ -38,49 +41,65 @@ export function decodeFetchedBatches(
     else skipped.push({ from, to, reason });
   };
 
-  for (const batch of batches) {
-    const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+  const end = raw?.length ?? 0;
+  let start = 0;
+  while (raw && end - start >= batch.BATCH_LOG_OVERHEAD) {
+    const batchEnd = start + batch.BATCH_LOG_OVERHEAD + raw.readInt32BE(start + batch.BATCH_LENGTH_OFFSET);
+    if (batchEnd > end) break;
+    const baseOffset = raw.readBigInt64BE(start);
+    checkBatch(request, raw, start, batchEnd, baseOffset);
+    const attributes = raw.readInt16BE(start + batch.ATTRIBUTES_OFFSET);
+    const lastOffset = baseOffset + BigInt(raw.readInt32BE(start + batch.LAST_OFFSET_DELTA_OFFSET));
+    const producerId = raw.readBigInt64BE(start + batch.PRODUCER_ID_OFFSET);
+    const batchStart = start;
+    start = batchEnd;
     if (lastOffset < request.offset) continue;
-    if (batch.firstOffset > expected) {
-      // Batches the client removed (aborted) or that compaction removed entirely.
-      skip(expected, batch.firstOffset - 1n, hadAbortedTransactions ? 'aborted-transaction' : 'missing');
-      expected = batch.firstOffset;
+    if (baseOffset > expected) {
+      // Compaction removed whole batches (the log cleaner also removes aborted transactional data).
+      skip(expected, baseOffset - 1n, hadAbortedTransactions ? 'aborted-transaction' : 'missing');
+      expected = baseOffset;
     }
     while (aborted.length > 0 && (aborted[0]?.firstOffset ?? 0n) <= lastOffset) {
       const next = aborted.shift();
       if (next) abortedProducers.add(next.producerId);
     }
-    const batchStart = batch.firstOffset > request.offset ? batch.firstOffset : request.offset;
-    if (batch.attributes & IS_CONTROL) {
-      const controlType = batch.records[0]?.key?.readInt16BE(2);
-      if (controlType === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId);
-      skip(batchStart, lastOffset, 'transaction-control');
-      expected = lastOffset + 1n;
-      continue;
-    }
-    if (
-      request.isolation === 'read_committed' &&
-      batch.attributes & IS_TRANSACTIONAL &&
-      abortedProducers.has(batch.producerId)
-    ) {
-      skip(batchStart, lastOffset, 'aborted-transaction');
-      expected = lastOffset + 1n;
-      continue;
-    }
-    const logAppendTime = (batch.attributes & TIMESTAMP_TYPE_BIT) !== 0;
-    for (const record of batch.records) {
-      const offset = batch.firstOffset + BigInt(record.offsetDelta);
-      if (offset < request.offset) continue;
-      if (offset > expected) skip(expected, offset - 1n, 'missing');
-      records.push({
-        offset,
-        timestamp: logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta,
-        timestampType: logAppendTime ? LOG_APPEND_TIME : CREATE_TIME,
-        key: record.key,
-        value: record.value,
-        headers: record.headers.length === 0 ? NO_HEADERS : record.headers.map(([k, v]) => [k ?? EMPTY, v]),
-      });
-      expected = offset + 1n;
+    const firstWanted = baseOffset > request.offset ? baseOffset : request.offset;
+    try {
+      if (attributes & batch.IS_CONTROL) {
+        const type = batch.controlType(raw, batchStart, batchEnd);
+        if (type === CONTROL_TYPE_ABORT) abortedProducers.delete(producerId);
+        skip(firstWanted, lastOffset, 'transaction-control');
+        expected = lastOffset + 1n;
+        continue;
+      }
+      if (
+        request.isolation === 'read_committed' &&
+        attributes & batch.IS_TRANSACTIONAL &&
+        abortedProducers.has(producerId)
+      ) {
+        skip(firstWanted, lastOffset, 'aborted-transaction');
+        expected = lastOffset + 1n;
+        continue;
+      }
+      // Offsets inside the batch are tracked as deltas (numbers): no BigInt per record comparison.
+      const onGap = (fromDelta: number, toDelta: number): void => {
+        skip(baseOffset + BigInt(fromDelta), baseOffset + BigInt(toDelta), 'missing');
+      };
+      const firstDelta = Number(request.offset - baseOffset);
+      const expectedDelta = Number(expected - baseOffset);
+      const nextDelta = batch.decodeRecords(
+        raw,
+        batchStart,
+        batchEnd,
+        firstDelta,
+        expectedDelta,
+        onGap,
+        records,
+      );
+      expected = baseOffset + BigInt(nextDelta);
+    } catch (error) {
+      if (error instanceof batch.MalformedBatchError) throw corrupt(request, baseOffset, error.message);
+      throw error;
     }
     // Compaction can remove the tail records of a batch while the batch keeps its last offset delta.
     if (lastOffset >= expected) {
@@ -97,4 +116,44 @@ export function decodeFetchedBatches(
     logStartOffset: partition.logStartOffset,
     offsetOutOfRange: false,
   };
+}
+
+/** Rejects other record formats and checks the batch CRC, as the Java consumer does (check.crcs=true). */
+function checkBatch(
+  request: FetchRequest,
+  raw: Buffer,
+  start: number,
+  end: number,
+  baseOffset: bigint,
+): void {
+  const magic = raw.readInt8(start + batch.MAGIC_OFFSET);
+  if (magic !== 2) {
+    throw new KbackupError(
+      'KAFKA',
+      `${where(request, baseOffset)} is in record format v${magic}; kbackup reads only v2 (magic 2) batches`,
+      {
+        hint: 'Message formats v0/v1 predate Kafka 0.11; rewrite the topic with a current client (or upgrade it) before backing it up.',
+        details: { topic: request.topic, partition: request.partition, offset: baseOffset.toString(), magic },
+      },
+    );
+  }
+  if (end - start < batch.RECORDS_OFFSET) throw corrupt(request, baseOffset, 'batch shorter than its header');
+  if (!batch.batchCrcMatches(raw, start, end)) {
+    throw corrupt(request, baseOffset, 'CRC-32C mismatch');
+  }
+}
+
+const where = (request: FetchRequest, baseOffset: bigint): string =>
+  `the record batch of ${request.topic}-${request.partition} at offset ${baseOffset}`;
+
+/**
+ * A batch whose bytes do not check out. Not retriable: the broker serves what is in its log (it does not
+ * check CRCs on fetch), so the same request returns the same bytes; like the Java consumer's
+ * CorruptRecordException, the backup stops rather than store records it cannot trust.
+ */
+function corrupt(request: FetchRequest, baseOffset: bigint, reason: string): KbackupError {
+  return new KbackupError('KAFKA', `${where(request, baseOffset)} is corrupt (${reason})`, {
+    hint: "Inspect the partition's log on the leader (kafka-dump-log.sh --deep-iteration); if another replica is healthy, moving leadership to it lets the backup read the batch.",
+    details: { topic: request.topic, partition: request.partition, offset: baseOffset.toString(), reason },
+  });
 }

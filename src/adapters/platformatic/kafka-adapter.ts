@@ -29,6 +29,7 @@ import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
 import { withinDeadline } from './deadline.js';
 import { decodeFetchedBatches } from './fetch-decoder.js';
+import { RawFetchConsumer, type RawFetchPartition } from './raw-fetch.js';
 import { BatchEncodingProducer, toMessages } from './produce.js';
 
 export interface ConnectionOptions {
@@ -232,7 +233,8 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   #acquireConsumer(): Consumer {
     const idle = this.#idleConsumers.pop();
     if (idle) return idle;
-    const consumer = new Consumer({
+    // Returns record batches undecoded: fetch-decoder.ts decodes them straight into BackupRecords.
+    const consumer = new RawFetchConsumer({
       ...this.#baseOptions(),
       // Required by the client's options but never used: fetch() does not join or create a group.
       groupId: 'kbackup-unused-fetch-only',
@@ -274,10 +276,10 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         });
         const partition = response.responses[0]?.partitions.find(
           (p) => p.partitionIndex === request.partition,
-        );
+        ) as RawFetchPartition | undefined;
         // An incremental fetch session (KIP-227) leaves out partitions with nothing new: no records yet.
         if (!partition) return await this.#noRecords(request, false);
-        return decodeFetchedBatches(request, partition, partition.records ?? []);
+        return decodeFetchedBatches(request, partition, partition.recordsBytes);
       } catch (error) {
         if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) return await this.#noRecords(request, true);
         if (isRetriableKafkaError(error)) this.#metadataByTopic.delete(request.topic);

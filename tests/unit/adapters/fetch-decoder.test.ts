@@ -1,4 +1,4 @@
-import type { fetchV17, KafkaRecord, RecordsBatch } from '@platformatic/kafka';
+import type { fetchV17 } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { decodeFetchedBatches } from '../../../src/adapters/platformatic/fetch-decoder.js';
 import type {
@@ -7,6 +7,7 @@ import type {
   IsolationLevel,
   SkippedRange,
 } from '../../../src/core/ports/kafka-port.js';
+import { encodeBatches, type TestBatch, type TestRecord } from './raw-batches.js';
 
 const LOG_APPEND_TIME = 1 << 3;
 const TRANSACTIONAL = 1 << 4;
@@ -14,48 +15,26 @@ const CONTROL = 1 << 5;
 const ABORT = 0;
 const COMMIT = 1;
 
-function record(offsetDelta: number, over: Partial<KafkaRecord> = {}): KafkaRecord {
-  return {
-    length: 20,
-    attributes: 0,
-    timestampDelta: BigInt(offsetDelta) * 10n,
-    offsetDelta,
-    key: Buffer.from(`k${offsetDelta}`),
-    value: Buffer.from(`v${offsetDelta}`),
-    headers: [],
-    ...over,
-  };
-}
+const record = (offsetDelta: number, over: Partial<TestRecord> = {}): TestRecord => ({
+  offsetDelta,
+  ...over,
+});
 
-/** A batch at firstOffset holding records at the given deltas; lastOffsetDelta defaults to the largest. */
-function batch(firstOffset: bigint, deltas: number[], over: Partial<RecordsBatch> = {}): RecordsBatch {
-  const lastOffsetDelta = deltas.length > 0 ? Math.max(...deltas) : 0;
-  return {
-    firstOffset,
-    length: 100,
-    partitionLeaderEpoch: 0,
-    magic: 2,
-    crc: 0,
-    attributes: 0,
-    lastOffsetDelta,
-    firstTimestamp: 1_000n,
-    maxTimestamp: 1_000n + BigInt(lastOffsetDelta) * 10n,
-    producerId: -1n,
-    producerEpoch: -1,
-    firstSequence: -1,
-    records: deltas.map((d) => record(d)),
-    ...over,
-  };
-}
+/** A batch at baseOffset holding records at the given deltas; lastOffsetDelta defaults to the largest. */
+const batch = (baseOffset: bigint, deltas: number[], over: Partial<TestBatch> = {}): TestBatch => ({
+  baseOffset,
+  records: deltas.map((d) => record(d)),
+  ...over,
+});
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /** A transactional data batch of `count` records. */
-const txn = (firstOffset: bigint, count: number, producerId: bigint): RecordsBatch =>
-  batch(firstOffset, range(count), { attributes: TRANSACTIONAL, producerId, producerEpoch: 0 });
+const txn = (baseOffset: bigint, count: number, producerId: bigint): TestBatch =>
+  batch(baseOffset, range(count), { attributes: TRANSACTIONAL, producerId, producerEpoch: 0 });
 
 /** A control batch holding one transaction marker (key: int16 version 0, int16 type). */
-function marker(offset: bigint, producerId: bigint, type: typeof ABORT | typeof COMMIT): RecordsBatch {
+function marker(offset: bigint, producerId: bigint, type: typeof ABORT | typeof COMMIT): TestBatch {
   const key = Buffer.alloc(4);
   key.writeInt16BE(0, 0);
   key.writeInt16BE(type, 2);
@@ -66,6 +45,13 @@ function marker(offset: bigint, producerId: bigint, type: typeof ABORT | typeof 
     records: [record(0, { key, value: Buffer.from([0, 0, 0, 0, 0, 0]) })],
   });
 }
+
+/** decodeFetchedBatches over the raw bytes of these batches, as a fetch response carries them. */
+const decode = (
+  request: FetchRequest,
+  partition: fetchV17.FetchResponsePartition,
+  batches: TestBatch[],
+): FetchResult => decodeFetchedBatches(request, partition, encodeBatches(batches));
 
 function partition(
   aborted: fetchV17.FetchResponsePartitionAbortedTransaction[] | null = null,
@@ -98,7 +84,7 @@ const gap = (from: bigint, to: bigint, reason: SkippedRange['reason']): SkippedR
 
 describe('decodeFetchedBatches', () => {
   it('decodes plain batches and passes the partition watermarks through', () => {
-    const result = decodeFetchedBatches(request(0n), partition(), [batch(0n, range(3)), batch(3n, range(2))]);
+    const result = decode(request(0n), partition(), [batch(0n, range(3)), batch(3n, range(2))]);
     expect(offsets(result)).toEqual([0n, 1n, 2n, 3n, 4n]);
     expect(result.records[4]?.key).toEqual(Buffer.from('k1'));
     expect(result.skipped).toEqual([]);
@@ -110,17 +96,15 @@ describe('decodeFetchedBatches', () => {
   });
 
   it('returns nothing and keeps the requested offset for an empty response', () => {
-    const result = decodeFetchedBatches(request(42n), partition(), []);
+    const result = decodeFetchedBatches(request(42n), partition(), null);
+    expect(decodeFetchedBatches(request(42n), partition(), Buffer.alloc(0)).records).toEqual([]);
     expect(result.records).toEqual([]);
     expect(result.skipped).toEqual([]);
     expect(result.nextOffset).toBe(42n);
   });
 
   it('drops records before request.offset inside the first batch, and whole batches before it', () => {
-    const result = decodeFetchedBatches(request(14n), partition(), [
-      batch(5n, range(5)),
-      batch(10n, range(10)),
-    ]);
+    const result = decode(request(14n), partition(), [batch(5n, range(5)), batch(10n, range(10))]);
     expect(offsets(result)).toEqual([14n, 15n, 16n, 17n, 18n, 19n]);
     expect(result.skipped).toEqual([]);
     expect(result.nextOffset).toBe(20n);
@@ -129,7 +113,7 @@ describe('decodeFetchedBatches', () => {
   it('skips control batches and reports them as transaction-control; a COMMIT does not drop data', () => {
     const batches = [txn(0n, 3, 7n), marker(3n, 7n, COMMIT), batch(4n, range(2))];
     for (const isolation of ['read_committed', 'read_uncommitted'] as const) {
-      const result = decodeFetchedBatches(request(0n, isolation), partition(), batches);
+      const result = decode(request(0n, isolation), partition(), batches);
       expect(offsets(result)).toEqual([0n, 1n, 2n, 4n, 5n]);
       expect(result.skipped).toEqual([gap(3n, 3n, 'transaction-control')]);
       expect(result.nextOffset).toBe(6n);
@@ -138,11 +122,7 @@ describe('decodeFetchedBatches', () => {
 
   it('drops an aborted transaction under read_committed when its ABORT marker is in the response', () => {
     const batches = [txn(0n, 3, 7n), marker(3n, 7n, ABORT), txn(4n, 2, 8n), marker(6n, 8n, COMMIT)];
-    const result = decodeFetchedBatches(
-      request(0n),
-      partition([{ producerId: 7n, firstOffset: 0n }]),
-      batches,
-    );
+    const result = decode(request(0n), partition([{ producerId: 7n, firstOffset: 0n }]), batches);
     expect(offsets(result)).toEqual([4n, 5n]);
     expect(result.skipped).toEqual([
       gap(0n, 2n, 'aborted-transaction'),
@@ -154,11 +134,7 @@ describe('decodeFetchedBatches', () => {
 
   it('drops an aborted transaction whose ABORT marker is not in this response', () => {
     const batches = [txn(10n, 3, 7n), batch(13n, range(2), { producerId: 9n }), txn(15n, 2, 7n)];
-    const result = decodeFetchedBatches(
-      request(10n),
-      partition([{ producerId: 7n, firstOffset: 10n }]),
-      batches,
-    );
+    const result = decode(request(10n), partition([{ producerId: 7n, firstOffset: 10n }]), batches);
     expect(offsets(result)).toEqual([13n, 14n]);
     expect(result.skipped).toEqual([
       gap(10n, 12n, 'aborted-transaction'),
@@ -169,7 +145,7 @@ describe('decodeFetchedBatches', () => {
 
   it('keeps the same batches under read_uncommitted', () => {
     const batches = [txn(10n, 3, 7n), marker(13n, 7n, ABORT)];
-    const result = decodeFetchedBatches(
+    const result = decode(
       request(10n, 'read_uncommitted'),
       partition([{ producerId: 7n, firstOffset: 10n }]),
       batches,
@@ -182,11 +158,7 @@ describe('decodeFetchedBatches', () => {
   it('only aborts a producer from the first offset of its aborted transaction', () => {
     // Producer 7 commits 0-1, then aborts 3-4; the response lists only the aborted one (from offset 3).
     const batches = [txn(0n, 2, 7n), marker(2n, 7n, COMMIT), txn(3n, 2, 7n), marker(5n, 7n, ABORT)];
-    const result = decodeFetchedBatches(
-      request(0n),
-      partition([{ producerId: 7n, firstOffset: 3n }]),
-      batches,
-    );
+    const result = decode(request(0n), partition([{ producerId: 7n, firstOffset: 3n }]), batches);
     expect(offsets(result)).toEqual([0n, 1n]);
     expect(result.skipped).toEqual([
       gap(2n, 2n, 'transaction-control'),
@@ -197,11 +169,7 @@ describe('decodeFetchedBatches', () => {
 
   it('keeps a later transaction of the same producer after its ABORT marker', () => {
     const batches = [txn(0n, 2, 7n), marker(2n, 7n, ABORT), txn(3n, 2, 7n), marker(5n, 7n, COMMIT)];
-    const result = decodeFetchedBatches(
-      request(0n),
-      partition([{ producerId: 7n, firstOffset: 0n }]),
-      batches,
-    );
+    const result = decode(request(0n), partition([{ producerId: 7n, firstOffset: 0n }]), batches);
     expect(offsets(result)).toEqual([3n, 4n]);
     expect(result.skipped).toEqual([
       gap(0n, 1n, 'aborted-transaction'),
@@ -213,35 +181,27 @@ describe('decodeFetchedBatches', () => {
 
   it('does not drop non-transactional batches of a listed producer id, nor other producers', () => {
     const batches = [batch(0n, range(2), { producerId: 7n }), txn(2n, 2, 8n)];
-    const result = decodeFetchedBatches(
-      request(0n),
-      partition([{ producerId: 7n, firstOffset: 0n }]),
-      batches,
-    );
+    const result = decode(request(0n), partition([{ producerId: 7n, firstOffset: 0n }]), batches);
     expect(offsets(result)).toEqual([0n, 1n, 2n, 3n]);
     expect(result.skipped).toEqual([]);
   });
 
   it('reports only the part of an aborted batch at or after request.offset', () => {
-    const result = decodeFetchedBatches(request(12n), partition([{ producerId: 7n, firstOffset: 10n }]), [
-      txn(10n, 5, 7n),
-    ]);
+    const result = decode(request(12n), partition([{ producerId: 7n, firstOffset: 10n }]), [txn(10n, 5, 7n)]);
     expect(result.records).toEqual([]);
     expect(result.skipped).toEqual([gap(12n, 14n, 'aborted-transaction')]);
     expect(result.nextOffset).toBe(15n);
   });
 
   it('reports offsets compacted out of a batch, including its tail, as missing', () => {
-    const result = decodeFetchedBatches(request(0n), partition(), [
-      batch(0n, [0, 3, 4, 8], { lastOffsetDelta: 9 }),
-    ]);
+    const result = decode(request(0n), partition(), [batch(0n, [0, 3, 4, 8], { lastOffsetDelta: 9 })]);
     expect(offsets(result)).toEqual([0n, 3n, 4n, 8n]);
     expect(result.skipped).toEqual([gap(1n, 2n, 'missing'), gap(5n, 7n, 'missing'), gap(9n, 9n, 'missing')]);
     expect(result.nextOffset).toBe(10n);
   });
 
   it('reports offsets missing before and between batches as missing', () => {
-    const result = decodeFetchedBatches(request(0n), partition(), [batch(3n, range(2)), batch(8n, range(1))]);
+    const result = decode(request(0n), partition(), [batch(3n, range(2)), batch(8n, range(1))]);
     expect(offsets(result)).toEqual([3n, 4n, 8n]);
     expect(result.skipped).toEqual([gap(0n, 2n, 'missing'), gap(5n, 7n, 'missing')]);
     expect(result.nextOffset).toBe(9n);
@@ -249,7 +209,7 @@ describe('decodeFetchedBatches', () => {
 
   it('reports offsets between batches as aborted-transaction when the response listed aborted transactions', () => {
     // The client removed producer 5's aborted batch (offsets 2-4) together with its marker.
-    const result = decodeFetchedBatches(request(0n), partition([{ producerId: 5n, firstOffset: 2n }]), [
+    const result = decode(request(0n), partition([{ producerId: 5n, firstOffset: 2n }]), [
       batch(0n, range(2)),
       batch(5n, range(2)),
     ]);
@@ -263,7 +223,7 @@ describe('decodeFetchedBatches', () => {
       firstTimestamp: 1_000n,
       maxTimestamp: 9_999n,
     });
-    const result = decodeFetchedBatches(request(0n), partition(), [b]);
+    const result = decode(request(0n), partition(), [b]);
     expect(result.records.map((r) => [r.timestamp, r.timestampType])).toEqual([
       [9_999n, 1],
       [9_999n, 1],
@@ -273,7 +233,6 @@ describe('decodeFetchedBatches', () => {
 
   it('gives CreateTime records firstTimestamp + timestampDelta and timestampType 0', () => {
     const b = batch(0n, [], {
-      lastOffsetDelta: 2,
       firstTimestamp: 1_700_000_000_000n,
       maxTimestamp: 1_700_000_000_500n,
       records: [
@@ -282,7 +241,7 @@ describe('decodeFetchedBatches', () => {
         record(2, { timestampDelta: -20n }),
       ],
     });
-    const result = decodeFetchedBatches(request(0n), partition(), [b]);
+    const result = decode(request(0n), partition(), [b]);
     expect(result.records.map((r) => [r.timestamp, r.timestampType])).toEqual([
       [1_700_000_000_000n, 0],
       [1_700_000_000_500n, 0],
@@ -293,7 +252,6 @@ describe('decodeFetchedBatches', () => {
   it('preserves null versus empty keys, values and header values', () => {
     const empty = Buffer.alloc(0);
     const b = batch(0n, [], {
-      lastOffsetDelta: 2,
       records: [
         record(0, { key: null, value: null }),
         record(1, { key: empty, value: empty }),
@@ -306,7 +264,7 @@ describe('decodeFetchedBatches', () => {
         }),
       ],
     });
-    const [r0, r1, r2] = decodeFetchedBatches(request(0n), partition(), [b]).records;
+    const [r0, r1, r2] = decode(request(0n), partition(), [b]).records;
     expect(r0?.key).toBeNull();
     expect(r0?.value).toBeNull();
     expect(r1?.key).toEqual(empty);
