@@ -11,7 +11,7 @@ import {
   segmentFileBytes,
   type SegmentHeaderFields,
 } from './format.js';
-import { encodeValidatedRecords, encodedRecordSize, validateRecord } from './record-codec.js';
+import { encodedRecordSize, validateRecord, writeRecord } from './record-codec.js';
 
 export interface SegmentBuildOptions {
   codec: CodecName;
@@ -37,6 +37,9 @@ export interface BuiltSegment {
  */
 const MAX_IN_FLIGHT = 2;
 const MAX_BLOCK_BYTES = 0x7fff_ffff;
+/** A block buffer starts at the block size up to this, and grows by doubling beyond it. */
+const MAX_INITIAL_BLOCK_BUFFER = 4 * 1024 * 1024;
+const EMPTY_BLOCK = Buffer.alloc(0);
 
 /**
  * The format logic shared by SegmentWriter (file) and encodeSegment (memory): groups records into
@@ -54,7 +57,10 @@ export class SegmentBuilder {
   private readonly codec: CodecName;
   private readonly level: number | undefined;
   private readonly blockBytes: number;
-  private pending: BackupRecord[] = [];
+  /** The block being filled: records are encoded into it as they arrive (see append). */
+  private block: Buffer = EMPTY_BLOCK;
+  private blockView = new DataView(EMPTY_BLOCK.buffer, 0, 0);
+  private pendingCount = 0;
   private pendingBytes = 0;
   /** Blocks compressing or waiting to be written, oldest first; they complete in this order. */
   private readonly inFlight: Promise<void>[] = [];
@@ -106,7 +112,7 @@ export class SegmentBuilder {
     // A record that would push a non-empty block past the target starts a new block, so that a block
     // only exceeds the target when it holds a single oversized record.
     const before =
-      this.pending.length > 0 && this.pendingBytes + size > this.blockBytes ? this.closeBlock() : undefined;
+      this.pendingCount > 0 && this.pendingBytes + size > this.blockBytes ? this.closeBlock() : undefined;
 
     this.firstOffset ??= record.offset;
     this.lastOffset = record.offset;
@@ -118,8 +124,11 @@ export class SegmentBuilder {
     }
     this.recordCount++;
     this.rawBytes += size;
-    this.pending.push(record);
-    this.pendingBytes += size;
+    this.reserve(size);
+    // Encoded now rather than at block close: the record and the fetched buffer its bytes view are then
+    // garbage at once, instead of surviving a young-generation collection or two while the block fills.
+    this.pendingBytes = writeRecord(this.block, this.pendingBytes, record, this.blockView);
+    this.pendingCount++;
 
     if (this.pendingBytes < this.blockBytes) return before;
     if (before === undefined) return this.closeBlock();
@@ -133,7 +142,7 @@ export class SegmentBuilder {
     if (this.finished) throw new KbackupError('INTERNAL', 'segment finish() called twice');
     this.finished = true;
     if (this.recordCount === 0) throw new KbackupError('INTERNAL', 'refusing to write an empty segment');
-    if (this.pending.length > 0) await this.closeBlock();
+    if (this.pendingCount > 0) await this.closeBlock();
     await this.settle();
     this.throwIfFailed();
 
@@ -173,13 +182,28 @@ export class SegmentBuilder {
     });
   }
 
+  /** Makes room for `size` more bytes in the block buffer, starting or growing it. */
+  private reserve(size: number): void {
+    const needed = this.pendingBytes + size;
+    if (needed <= this.block.length) return;
+    let capacity =
+      this.pendingCount === 0 ? Math.min(this.blockBytes, MAX_INITIAL_BLOCK_BUFFER) : this.block.length;
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(Math.max(capacity, needed));
+    if (this.pendingCount > 0) this.block.copy(grown, 0, 0, this.pendingBytes);
+    this.block = grown;
+    this.blockView = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+  }
+
   /** Starts compressing the pending records; returns a promise only if the caller must wait for a slot. */
   private closeBlock(): Promise<void> | undefined {
-    const records = this.pending;
-    const rawLength = this.pendingBytes;
-    this.pending = [];
+    const raw = this.block.subarray(0, this.pendingBytes);
+    const recordCount = this.pendingCount;
+    // The next block gets a fresh buffer: this one is compressed (and maybe stored as is) asynchronously.
+    this.block = EMPTY_BLOCK;
+    this.pendingCount = 0;
     this.pendingBytes = 0;
-    this.launch(records, rawLength);
+    this.launch(raw, recordCount);
     if (this.inFlight.length < MAX_IN_FLIGHT) return undefined;
     return this.gate(this.waitForSlot());
   }
@@ -189,10 +213,8 @@ export class SegmentBuilder {
     this.throwIfFailed();
   }
 
-  private launch(records: BackupRecord[], rawLength: number): void {
-    const raw = encodeValidatedRecords(records, rawLength);
-    // Only the count travels on: holding `records` until the write would pin their buffers twice over.
-    const recordCount = records.length;
+  private launch(raw: Buffer, recordCount: number): void {
+    const rawLength = raw.length;
     const compressed = compressBlock(this.codec, raw, this.level);
     // Handled below once the previous write is done; this stops an early rejection counting as unhandled.
     compressed.catch(() => undefined);

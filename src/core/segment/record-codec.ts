@@ -56,11 +56,7 @@ export function encodeRecords(records: readonly BackupRecord[]): Buffer {
   return encodeValidatedRecords(records, total);
 }
 
-/**
- * encodeRecords for callers that already validated every record and summed encodedRecordSize (the
- * segment builder does both as records arrive), so the block is not walked twice more.
- */
-export function encodeValidatedRecords(records: readonly BackupRecord[], totalBytes: number): Buffer {
+function encodeValidatedRecords(records: readonly BackupRecord[], totalBytes: number): Buffer {
   const buf = Buffer.allocUnsafe(totalBytes);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let pos = 0;
@@ -71,7 +67,12 @@ export function encodeValidatedRecords(records: readonly BackupRecord[], totalBy
   return buf;
 }
 
-function writeRecord(buf: Buffer, at: number, record: BackupRecord, view: DataView): number {
+/**
+ * Writes a validated record at `at` and returns the position after it; `view` spans `buf`. The caller
+ * must have room for encodedRecordSize(record) bytes. The segment builder writes each record into its
+ * block as it arrives, so that records and the fetched buffers they view die young.
+ */
+export function writeRecord(buf: Buffer, at: number, record: BackupRecord, view: DataView): number {
   // DataView's 64-bit setters compile to a few instructions; Buffer.writeBigInt64BE splits the BigInt in
   // JavaScript and was 5-10% of backup's main thread. Same bytes (big-endian two's complement).
   buf[at] = record.timestampType;

@@ -170,6 +170,16 @@ describe('block boundaries', () => {
     expectSameRecords((await decodeSegment(buf, 'm')).records, records);
   });
 
+  it('fills blocks larger than the initial block buffer (4 MiB) without losing a byte', async () => {
+    // Distinct bytes per record, so a copy gone wrong while the buffer grows cannot go unnoticed.
+    const big = (o: number): BackupRecord =>
+      rec(o, { key: null, value: Buffer.alloc(1024 * 1024, o + 1), headers: [] });
+    const records = Array.from({ length: 12 }, (_, i) => big(i));
+    const buf = await encodeSegment(records, { codec: 'none', blockBytes: 10 * 1024 * 1024 + 1000 });
+    expect(buf.readUInt32BE(80 + 8)).toBe(10);
+    expectSameRecords((await decodeSegment(buf, 'm')).records, records);
+  });
+
   it('closes exactly at the target', async () => {
     const small = (o: number): BackupRecord => rec(o, { key: null, value: Buffer.alloc(71), headers: [] });
     const buf = await encodeSegment([small(0), small(1), small(2)], { codec: 'none', blockBytes: 200 });
