@@ -1,0 +1,74 @@
+/**
+ * Back-to-back backups of one topic by two or more builds of kbackup, alternating, on one throwaway broker.
+ * On a shared 2-core machine single benchmark figures move by ±30% between runs; alternating the builds
+ * within one run is how a change is judged (CPU seconds are steadier than MiB/s). Prints one line per run.
+ *
+ *   npx tsx bench/compare-builds.ts [--size MiB] [--codecs none,zstd] [--rounds 2] DIR...
+ *
+ * Each DIR is a checkout with `npm run build` done (e.g. a `git worktree` of the commit to compare).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultKafkaVersion, resolveKafkaLibs, startCluster } from '../tests/support/kafka-harness.js';
+import { createTopic } from '../tests/support/kafka-helpers.js';
+import { writePayloadFile } from './dataset.js';
+import { producerPerformance } from './kafka-tools.js';
+import { LAUNCHER_FLAGS } from './kbackup.js';
+import { assertOk, runMeasured } from './proc.js';
+
+const { values, positionals } = parseArgs({
+  options: {
+    size: { type: 'string', default: '512' },
+    codecs: { type: 'string', default: 'none,zstd' },
+    rounds: { type: 'string', default: '2' },
+  },
+  allowPositionals: true,
+});
+const sizeMiB = Number(values.size);
+const rounds = Number(values.rounds);
+const builds = positionals.map((dir) => resolve(dir));
+if (builds.length === 0 || !(sizeMiB > 0) || !(rounds > 0)) {
+  console.error('usage: npx tsx bench/compare-builds.ts [--size MiB] [--codecs LIST] [--rounds N] DIR...');
+  process.exit(2);
+}
+
+const RECORD_BYTES = 1024;
+const libs = await resolveKafkaLibs(defaultKafkaVersion());
+const cluster = await startCluster({ nodes: 1, name: 'compare', heapMb: 1024 });
+const work = mkdtempSync(join(tmpdir(), 'kbackup-compare-'));
+try {
+  const broker = cluster.nodes[0];
+  if (!broker) throw new Error('the harness started no node');
+  const ctx = { libs, bootstrap: cluster.bootstrap, brokerPid: broker.pid };
+  const pool = writePayloadFile(join(work, 'payloads.txt'), RECORD_BYTES, 20_000);
+  const records = Math.round((sizeMiB * 1024 * 1024) / pool.meanBytes);
+  await createTopic(cluster.bootstrap, 'compare', { partitions: 8 });
+  await producerPerformance(ctx, 'compare', records, pool.file);
+  console.log(`${records} records (~${sizeMiB} MiB) in 8 partitions`);
+  for (let round = 1; round <= rounds; round++) {
+    for (const codec of values.codecs.split(',')) {
+      for (const [i, build] of builds.entries()) {
+        const repo = join(work, `repo-${round}-${codec}-${i}`);
+        const cli = join(build, 'dist/cli/main.js');
+        const args = ['--json', 'backup', '--bootstrap', cluster.bootstrap, '--topics', 'compare'];
+        const run = await runMeasured(
+          process.execPath,
+          [...LAUNCHER_FLAGS, cli, ...args, '--repo', repo, '--codec', codec],
+          { brokerPid: broker.pid },
+        );
+        assertOk(run, `backup by ${build}`);
+        const rss = run.timeMaxRssBytes === undefined ? '?' : (run.timeMaxRssBytes / 2 ** 20).toFixed(0);
+        console.log(
+          `round ${round}  ${codec.padEnd(5)} ${build}: ${(sizeMiB / (run.wallMs / 1000)).toFixed(0)} MiB/s, ` +
+            `CPU ${run.clientCpuS.toFixed(2)} s (broker ${run.brokerCpuS.toFixed(2)} s), peak RSS ${rss} MiB`,
+        );
+        rmSync(repo, { recursive: true, force: true });
+      }
+    }
+  }
+} finally {
+  await cluster.stop();
+  rmSync(work, { recursive: true, force: true });
+}
