@@ -1,3 +1,5 @@
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
@@ -8,6 +10,7 @@ import { pollUntil } from '../support/wait.js';
 import {
   durableSegmentCount,
   expectCleanError,
+  type ErrorDocument,
   makeRecords,
   onlyBackupId,
   produceSmallBatches,
@@ -105,6 +108,58 @@ describe('chaos: single broker killed with SIGKILL mid-backup', () => {
       expect(resumed).toMatchObject({ backupId, resumed: true, totals: { records: RECORDS } });
     }
     await verifyAndRestore(cluster, repo, backupId, topic);
+  });
+
+  it('refuses a record batch damaged in the broker log: exit 1 naming partition and offset, nothing completed', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const damaged = uniqueTopic('chaos-damaged-log');
+    await createTopic(cluster.bootstrap, damaged, { partitions: 1 });
+    const records = Array.from({ length: 60 }, (_, i) => ({
+      partition: 0,
+      key: Buffer.from(`k${i}`),
+      value: Buffer.from(`value-${String(i).padStart(3, '0')}-intact`),
+    }));
+    await produceSmallBatches(cluster.bootstrap, damaged, records, 10);
+    // Inject: flip one byte of record 42's value in the broker's log file. The broker reads its log
+    // through the page cache and never checks CRCs when serving a fetch, so the fetch returns the damage.
+    const [node] = cluster.nodes;
+    if (!node) throw new Error('no node');
+    const logFile = join(node.dir, 'data', `${damaged}-0`, '00000000000000000000.log');
+    const log = await readFile(logFile);
+    const at = log.indexOf('value-042-intact');
+    expect(at, `record 42's value in ${logFile}`).toBeGreaterThan(0);
+    const handle = await open(logFile, 'r+');
+    try {
+      await handle.write(Buffer.from('V'), 0, 1, at);
+    } finally {
+      await handle.close();
+    }
+
+    const repo = tempRepo();
+    const result = await runCli([
+      '--json',
+      'backup',
+      '--bootstrap',
+      cluster.bootstrap,
+      '--topics',
+      damaged,
+      '--repo',
+      repo,
+    ]);
+    expect(result.code, result.stderr).toBe(1);
+    const doc = JSON.parse(result.stdout) as ErrorDocument;
+    expect(doc.error.code).toBe('KAFKA');
+    expect(doc.error.canRetry).toBe(false);
+    // Records 40-49 were produced as one batch: the message names it by its first offset.
+    expect(doc.error.message).toMatch(
+      new RegExp(`record batch of ${damaged}-0 at offset 40 is corrupt \\(CRC-32C mismatch\\)`),
+    );
+    expect(doc.error.hint).toMatch(/kafka-dump-log/);
+    expect(result.stderr, 'no stack trace for a damaged source').not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    const listed = await runCliJson<{ backups: { status: string }[] }>(['list', '--repo', repo]);
+    expect(listed.backups.map((b) => b.status)).toEqual(['incomplete']);
   });
 });
 

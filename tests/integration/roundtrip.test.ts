@@ -126,29 +126,26 @@ describe('backup → verify → restore round trip against a real broker', () =>
     });
   }
 
-  it('restores records over 1 MiB and a 100 KiB header exactly', async () => {
+  /** Backs `topic` up into the suite's repository and restores that backup into `<topic>-restored`. */
+  async function backupAndRestore(topic: string): Promise<{ backup: BackupJson; target: string }> {
     const backup = await runCliJson<BackupJson>([
       'backup',
       '--bootstrap',
       bootstrap,
       '--topics',
-      big,
+      topic,
       '--repo',
       repo,
     ]);
+    const target = `${topic}-restored`;
+    const restore = ['restore', '--repo', repo, '--backup', backup.backupId, '--bootstrap', bootstrap];
+    await runCliJson([...restore, '--rename', `${topic}=${target}`]);
+    return { backup, target };
+  }
+
+  it('restores records over 1 MiB and a 100 KiB header exactly', async () => {
+    const { backup, target } = await backupAndRestore(big);
     expect(backup.totals.records).toBe(3);
-    const target = `${big}-restored`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backup.backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${big}=${target}`,
-    ]);
     expectSameRecords(await readAllRecords(bootstrap, target), await readAllRecords(bootstrap, big), {
       compareOffsets: true,
     });
@@ -168,28 +165,8 @@ describe('backup → verify → restore round trip against a real broker', () =>
         { partition: 0, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), timestamp },
       ]);
     }
-    const backup = await runCliJson<BackupJson>([
-      'backup',
-      '--bootstrap',
-      bootstrap,
-      '--topics',
-      spread,
-      '--repo',
-      repo,
-    ]);
+    const { backup, target } = await backupAndRestore(spread);
     expect(backup.totals.records).toBe(4);
-    const target = `${spread}-restored`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backup.backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${spread}=${target}`,
-    ]);
     const restored = await readAllRecords(bootstrap, target);
     expect(restored[0]?.map((r) => r.timestamp)).toEqual(timestamps);
     expectSameRecords(restored, await readAllRecords(bootstrap, spread), { compareOffsets: true });

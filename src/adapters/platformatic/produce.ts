@@ -1,5 +1,4 @@
 import {
-  createAPI,
   createRecordsBatch,
   kGetApi,
   ProduceAcks,
@@ -14,8 +13,8 @@ import {
   type MessageRecord,
   type MessageToProduce,
 } from '@platformatic/kafka';
-import { KbackupError } from '../../core/errors.js';
 import type { ProduceRecord } from '../../core/ports/kafka-port.js';
+import { answerWithReplacement, replacementApis } from './api-swap.js';
 import { encodeRecordBatch } from './batch-writer.js';
 
 /**
@@ -99,32 +98,26 @@ function batchHeader(topic: string, partition: number, options: ProduceOptions) 
   };
 }
 
+/** Produce with createProduceRequest, for the versions PARSERS covers. */
+const produceApi = replacementApis(
+  0,
+  () => createProduceRequest,
+  (version) => PARSERS.get(version),
+);
+
 /** A Producer whose Produce requests carry batches encoded by encodeRecordBatch (see createProduceRequest). */
 export class BatchEncodingProducer extends Producer {
-  override [kGetApi]<RequestArguments extends unknown[], ResponseType>(
-    name: string,
-    callback: Callback<API<RequestArguments, ResponseType>>,
-  ): void {
-    if (name !== 'Produce') {
-      super[kGetApi](name, callback);
-      return;
-    }
-    super[kGetApi]<RequestArguments, ResponseType>(name, (error, api) => {
-      const parse = api ? PARSERS.get(api.version) : undefined;
-      if (error || !api) callback(error);
-      else if (!parse) {
-        callback(
-          new KbackupError(
-            'KAFKA',
-            `the broker negotiated Produce version ${api.version}; kbackup needs version 9 to 11 (Kafka 2.4 or later)`,
-          ),
-        );
-      } else {
-        callback(
-          null,
-          createAPI(0, api.version, createProduceRequest, parse) as API<RequestArguments, ResponseType>,
-        );
-      }
-    });
+  override [kGetApi]<R extends unknown[], T>(name: string, callback: Callback<API<R, T>>): void {
+    answerWithReplacement(
+      name,
+      'Produce',
+      (negotiated: Callback<API<R, T>>) => {
+        super[kGetApi](name, negotiated);
+      },
+      callback,
+      produceApi,
+      (version) =>
+        `The broker's newest usable Produce version is ${version}; kbackup needs Produce v9 to v11 (Kafka 2.4 or later).`,
+    );
   }
 }

@@ -1,6 +1,5 @@
 import {
   Consumer,
-  createAPI,
   fetchV13,
   fetchV14,
   fetchV15,
@@ -9,12 +8,12 @@ import {
   kGetApi,
   readKnownTaggedFields,
   ResponseError,
-  UnsupportedApiError,
   type API,
   type Callback,
   type Reader,
   type ResponseErrorWithLocation,
 } from '@platformatic/kafka';
+import { answerWithReplacement, replacementApis } from './api-swap.js';
 
 /**
  * A fetched partition whose record batches are left undecoded: `records` is always empty (so the client's
@@ -34,7 +33,6 @@ const REQUEST_CREATORS: Partial<Record<number, typeof fetchV17.createRequest>> =
   17: fetchV17.createRequest,
 };
 const FETCH_KEY = 1;
-const rawApis = new Map<number, API<unknown[], fetchV17.FetchResponse>>();
 
 /**
  * The client's Fetch v13-v17 parseResponse (same response object, same ResponseError for error codes, so
@@ -127,15 +125,12 @@ export function parseRawResponse(
   return response;
 }
 
-function rawFetchApi(version: number): API<unknown[], fetchV17.FetchResponse> | undefined {
-  let api = rawApis.get(version);
-  const createRequest = REQUEST_CREATORS[version];
-  if (!api && createRequest) {
-    api = createAPI<unknown[], fetchV17.FetchResponse>(FETCH_KEY, version, createRequest, parseRawResponse);
-    rawApis.set(version, api);
-  }
-  return api;
-}
+/** Fetch with the raw parser, for the versions REQUEST_CREATORS covers. */
+const rawFetchApi = replacementApis(
+  FETCH_KEY,
+  (version) => REQUEST_CREATORS[version],
+  () => parseRawResponse,
+);
 
 /**
  * A Consumer whose Fetch requests return undecoded record batches (see RawFetchPartition). The client picks
@@ -143,29 +138,17 @@ function rawFetchApi(version: number): API<unknown[], fetchV17.FetchResponse> | 
  * kbackup supports (Kafka 3.5+) speaks Fetch v13 or later, so older versions are refused rather than parsed.
  */
 export class RawFetchConsumer extends Consumer {
-  override [kGetApi]<RequestArguments extends unknown[], ResponseType>(
-    name: string,
-    callback: Callback<API<RequestArguments, ResponseType>>,
-  ): void {
-    if (name !== 'Fetch') {
-      super[kGetApi](name, callback);
-      return;
-    }
-    super[kGetApi]<RequestArguments, ResponseType>(name, (error, api) => {
-      if (error || !api) {
-        callback(error ?? new UnsupportedApiError('No usable Fetch API version.'));
-        return;
-      }
-      const raw = rawFetchApi(api.version);
-      if (!raw) {
-        callback(
-          new UnsupportedApiError(
-            `The broker's newest usable Fetch version is ${api.version}; kbackup needs Fetch v13+ (Kafka 3.1 or later).`,
-          ),
-        );
-        return;
-      }
-      callback(null, raw as unknown as API<RequestArguments, ResponseType>);
-    });
+  override [kGetApi]<R extends unknown[], T>(name: string, callback: Callback<API<R, T>>): void {
+    answerWithReplacement(
+      name,
+      'Fetch',
+      (negotiated: Callback<API<R, T>>) => {
+        super[kGetApi](name, negotiated);
+      },
+      callback,
+      rawFetchApi,
+      (version) =>
+        `The broker's newest usable Fetch version is ${version}; kbackup needs Fetch v13+ (Kafka 3.1 or later).`,
+    );
   }
 }
