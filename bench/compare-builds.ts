@@ -3,7 +3,9 @@
  * On a shared 2-core machine single benchmark figures move by ±30% between runs; alternating the builds
  * within one run is how a change is judged (CPU seconds are steadier than MiB/s). Prints one line per run.
  *
- *   npx tsx bench/compare-builds.ts [--size MiB] [--codecs none,zstd] [--rounds 2] DIR...
+ *   npx tsx bench/compare-builds.ts [--size MiB] [--codecs none,zstd] [--rounds 2] [--restore] DIR...
+ *
+ * --restore also restores each backup (with the build that made it) into a new topic and reports that.
  *
  * Each DIR is a checkout with `npm run build` done (e.g. a `git worktree` of the commit to compare).
  */
@@ -16,13 +18,14 @@ import { createTopic } from '../tests/support/kafka-helpers.js';
 import { writePayloadFile } from './dataset.js';
 import { producerPerformance } from './kafka-tools.js';
 import { LAUNCHER_FLAGS } from './kbackup.js';
-import { assertOk, runMeasured } from './proc.js';
+import { assertOk, runMeasured, type Measured } from './proc.js';
 
 const { values, positionals } = parseArgs({
   options: {
     size: { type: 'string', default: '512' },
     codecs: { type: 'string', default: 'none,zstd' },
     rounds: { type: 'string', default: '2' },
+    restore: { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
@@ -30,11 +33,21 @@ const sizeMiB = Number(values.size);
 const rounds = Number(values.rounds);
 const builds = positionals.map((dir) => resolve(dir));
 if (builds.length === 0 || !(sizeMiB > 0) || !(rounds > 0)) {
-  console.error('usage: npx tsx bench/compare-builds.ts [--size MiB] [--codecs LIST] [--rounds N] DIR...');
+  console.error(
+    'usage: npx tsx bench/compare-builds.ts [--size MiB] [--codecs LIST] [--rounds N] [--restore] DIR...',
+  );
   process.exit(2);
 }
 
 const RECORD_BYTES = 1024;
+
+function report(what: string, run: Measured): void {
+  const rss = run.timeMaxRssBytes === undefined ? '?' : (run.timeMaxRssBytes / 2 ** 20).toFixed(0);
+  console.log(
+    `${what}: ${(sizeMiB / (run.wallMs / 1000)).toFixed(0)} MiB/s, CPU ${run.clientCpuS.toFixed(2)} s ` +
+      `(broker ${run.brokerCpuS.toFixed(2)} s), peak RSS ${rss} MiB`,
+  );
+}
 const libs = await resolveKafkaLibs(defaultKafkaVersion());
 const cluster = await startCluster({ nodes: 1, name: 'compare', heapMb: 1024 });
 const work = mkdtempSync(join(tmpdir(), 'kbackup-compare-'));
@@ -59,11 +72,19 @@ try {
           { brokerPid: broker.pid },
         );
         assertOk(run, `backup by ${build}`);
-        const rss = run.timeMaxRssBytes === undefined ? '?' : (run.timeMaxRssBytes / 2 ** 20).toFixed(0);
-        console.log(
-          `round ${round}  ${codec.padEnd(5)} ${build}: ${(sizeMiB / (run.wallMs / 1000)).toFixed(0)} MiB/s, ` +
-            `CPU ${run.clientCpuS.toFixed(2)} s (broker ${run.brokerCpuS.toFixed(2)} s), peak RSS ${rss} MiB`,
-        );
+        report(`round ${round}  backup  ${codec.padEnd(5)} ${build}`, run);
+        if (values.restore) {
+          const { backupId } = JSON.parse(run.stdout) as { backupId: string };
+          const target = `compare-${round}-${codec}-${i}`;
+          const restoreArgs = ['--json', 'restore', '--bootstrap', cluster.bootstrap, '--repo', repo];
+          const restored = await runMeasured(
+            process.execPath,
+            [...LAUNCHER_FLAGS, cli, ...restoreArgs, '--backup', backupId, '--rename', `compare=${target}`],
+            { brokerPid: broker.pid },
+          );
+          assertOk(restored, `restore by ${build}`);
+          report(`round ${round}  restore ${codec.padEnd(5)} ${build}`, restored);
+        }
         rmSync(repo, { recursive: true, force: true });
       }
     }

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
-import { createTopic, uniqueTopic, withAdmin } from '../support/kafka-helpers.js';
+import { expectSameRecords } from '../support/compare.js';
+import {
+  createTopic,
+  highWatermarks,
+  readAllRecords,
+  uniqueTopic,
+  withAdmin,
+} from '../support/kafka-helpers.js';
 import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { pollUntil } from '../support/wait.js';
 import {
@@ -164,6 +171,62 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
     expect((await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backupId])).ok).toBe(
       true,
     );
+  });
+
+  it('a stall during restore that heals: every record lands once, none twice (produce retried with its sequence)', async () => {
+    onTestFailed(() => {
+      cluster.keepLogs();
+    });
+    const repo = tempRepo();
+    const { backupId } = await runCliJson<BackupDoc>(backupArgs(repo));
+    const target = `${topic}-restored-through-stall`;
+    // One record per produce request, so the restore is mid-request most of the time: a stall then cuts
+    // off acks of requests the broker has already appended, and the retries must not append them again.
+    const restore = spawnCli([
+      '--json',
+      'restore',
+      '--repo',
+      repo,
+      '--backup',
+      backupId,
+      '--bootstrap',
+      cluster.bootstrap,
+      '--rename',
+      `${topic}=${target}`,
+      '--batch-bytes',
+      '1',
+    ]);
+    await pollUntil(
+      async () => {
+        if (!restore.running()) return 'exited';
+        const ends = await highWatermarks(cluster.bootstrap, target).catch(() => [] as bigint[]);
+        return ends.reduce((sum, end) => sum + end, 0n) >= 300n;
+      },
+      { timeoutMs: 60_000, intervalMs: 5, description: 'the restore to write 300 records' },
+    );
+    expect(restore.running(), 'the restore finished before the link could be stalled').toBe(true);
+    const pid = restore.child.pid as number;
+    const before = socketInodes(pid);
+    proxies().stall();
+    await pollUntil(
+      () => {
+        if (!restore.running()) return 'exited';
+        const now = socketInodes(pid);
+        return [...before].some((s) => !now.has(s));
+      },
+      { timeoutMs: 75_000, intervalMs: 20, description: 'kbackup to drop a stalled connection' },
+    );
+    expect(restore.running(), 'the restore ended during the stall').toBe(true);
+    proxies().heal();
+
+    const result = await restore.result;
+    expect(result.code, `restore exit code; stderr:\n${result.stderr}`).toBe(0);
+    const [expected, actual] = await Promise.all([
+      readAllRecords(cluster.bootstrap, topic),
+      readAllRecords(cluster.bootstrap, target),
+    ]);
+    expect(actual.flat()).toHaveLength(RECORDS);
+    expectSameRecords(actual, expected, { compareOffsets: true });
   });
 
   it('offsets snapshot under a network partition exits 6 with a clear message instead of hanging', async () => {

@@ -1,10 +1,10 @@
 import { crc32c } from '../../core/checksum.js';
 
-/** One record as the producer hands it over (the client's internal message, after its serializers). */
+/** One record to produce (a ProduceRecord; the timestamp defaults to `now`). */
 export interface BatchRecord {
-  key?: Buffer | null;
+  key: Buffer | null;
   value: Buffer | null;
-  headers?: Map<Buffer, Buffer | null>;
+  headers: readonly (readonly [Buffer, Buffer | null])[];
   timestamp?: bigint;
 }
 
@@ -82,12 +82,12 @@ function writeVarLong(buf: Buffer, pos: number, zigzag: number | bigint): number
 }
 
 /** Bytes of a length-prefixed field; null is written as length -1 with no bytes. */
-function bytesSize(value: Buffer | null | undefined): number {
-  return value == null ? 1 : varIntSize(value.length) + value.length;
+function bytesSize(value: Buffer | null): number {
+  return value === null ? 1 : varIntSize(value.length) + value.length;
 }
 
-function writeBytes(buf: Buffer, pos: number, value: Buffer | null | undefined): number {
-  if (value == null) return writeVarInt(buf, pos, -1);
+function writeBytes(buf: Buffer, pos: number, value: Buffer | null): number {
+  if (value === null) return writeVarInt(buf, pos, -1);
   pos = writeVarInt(buf, pos, value.length);
   value.copy(buf, pos);
   return pos + value.length;
@@ -113,10 +113,8 @@ export function encodeRecordBatch(records: readonly BatchRecord[], header: Batch
     const delta = zigzag64(timestamp - firstTimestamp);
     deltas[i] = delta;
     let size = 1 + varLongSize(delta) + varIntSize(i) + bytesSize(record.key) + bytesSize(record.value);
-    size += varIntSize(record.headers?.size ?? 0);
-    if (record.headers) {
-      for (const [key, value] of record.headers) size += bytesSize(key) + bytesSize(value);
-    }
+    size += varIntSize(record.headers.length);
+    for (const [key, value] of record.headers) size += bytesSize(key) + bytesSize(value);
     bodySizes[i] = size;
     total += varIntSize(size) + size;
   }
@@ -143,12 +141,10 @@ export function encodeRecordBatch(records: readonly BatchRecord[], header: Batch
     pos = writeVarInt(buf, pos, i);
     pos = writeBytes(buf, pos, record.key);
     pos = writeBytes(buf, pos, record.value);
-    pos = writeVarInt(buf, pos, record.headers?.size ?? 0);
-    if (record.headers) {
-      for (const [key, value] of record.headers) {
-        pos = writeBytes(buf, pos, key);
-        pos = writeBytes(buf, pos, value);
-      }
+    pos = writeVarInt(buf, pos, record.headers.length);
+    for (const [key, value] of record.headers) {
+      pos = writeBytes(buf, pos, key);
+      pos = writeBytes(buf, pos, value);
     }
   }
   buf.writeUInt32BE(crc32c(buf.subarray(CRC_END)), 17);

@@ -30,7 +30,8 @@ import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js'
 import { withinDeadline } from './deadline.js';
 import { decodeFetchedBatches } from './fetch-decoder.js';
 import { RawFetchConsumer, type RawFetchPartition } from './raw-fetch.js';
-import { BatchEncodingProducer, toMessages } from './produce.js';
+import { LeaderCache } from './leaders.js';
+import { IdempotentProducer } from './produce.js';
 
 export interface ConnectionOptions {
   bootstrap: string[];
@@ -53,9 +54,10 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   readonly #options: Required<Omit<ConnectionOptions, 'security'>> & { security: Record<string, unknown> };
   #admin: Admin | undefined;
   #producer: Producer | undefined;
+  #batchProducer: IdempotentProducer | undefined;
   readonly #idleConsumers: Consumer[] = [];
   readonly #allConsumers: Consumer[] = [];
-  readonly #metadataByTopic = new Map<string, { id: string; leaders: number[]; fetchedAt: number }>();
+  readonly #leaders = new LeaderCache(async (topic) => this.#topicMetadata([topic], true));
 
   constructor(options: ConnectionOptions) {
     this.#options = {
@@ -95,7 +97,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         deadlineMs: this.#options.retryDeadlineMs,
         isRetriable: isRetriableKafkaError,
         onRetry: () => {
-          this.#metadataByTopic.clear();
+          this.#leaders.clear();
         },
       });
     } catch (error) {
@@ -210,26 +212,6 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     return out;
   }
 
-  async #leaderAndId(topic: string, partition: number): Promise<{ id: string; leader: number }> {
-    let cached = this.#metadataByTopic.get(topic);
-    if (!cached || Date.now() - cached.fetchedAt > 30_000) {
-      const metadata = await this.#topicMetadata([topic], true);
-      const t = metadata.topics.get(topic);
-      if (!t) throw new KbackupError('TOPIC_NOT_FOUND', `topic "${topic}" does not exist on the cluster`);
-      cached = { id: t.id, leaders: t.partitions.map((p) => p.leader), fetchedAt: Date.now() };
-      this.#metadataByTopic.set(topic, cached);
-    }
-    const leader = cached.leaders[partition];
-    if (leader === undefined) {
-      throw new KbackupError('TOPIC_NOT_FOUND', `partition ${partition} of topic "${topic}" does not exist`);
-    }
-    if (leader < 0) {
-      this.#metadataByTopic.delete(topic);
-      throw new KbackupError('KAFKA_RETRIABLE', `partition ${topic}-${partition} has no leader`);
-    }
-    return { id: cached.id, leader };
-  }
-
   #acquireConsumer(): Consumer {
     const idle = this.#idleConsumers.pop();
     if (idle) return idle;
@@ -247,7 +229,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   async fetch(request: FetchRequest): Promise<FetchResult> {
     const what = `fetching ${request.topic}-${request.partition} at offset ${request.offset}`;
     return this.#retrying(what, async () => {
-      const { id, leader } = await this.#leaderAndId(request.topic, request.partition);
+      const { id, leader } = await this.#leaders.lookup(request.topic, request.partition);
       const consumer = this.#acquireConsumer();
       try {
         const response = await consumer.fetch({
@@ -282,7 +264,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
         return decodeFetchedBatches(request, partition, partition.recordsBytes);
       } catch (error) {
         if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) return await this.#noRecords(request, true);
-        if (isRetriableKafkaError(error)) this.#metadataByTopic.delete(request.topic);
+        if (isRetriableKafkaError(error)) this.#leaders.forget(request.topic);
         throw error;
       } finally {
         this.#idleConsumers.push(consumer);
@@ -338,27 +320,23 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     );
   }
 
-  #producerClient(): Producer {
-    this.#producer ??= new BatchEncodingProducer({
-      ...this.#baseOptions(),
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      retries: 10,
-      autocreateTopics: false,
-    });
-    return this.#producer;
+  #idempotentProducer(): IdempotentProducer {
+    if (!this.#producer) {
+      // The client's Producer gives the producer id, API versions and connections; IdempotentProducer
+      // sends the batches (see produce.ts).
+      this.#producer = new Producer({ ...this.#baseOptions(), idempotent: true, acks: ProduceAcks.ALL });
+      this.#batchProducer = new IdempotentProducer(this.#producer, this.#options.requestTimeoutMs);
+    }
+    return this.#batchProducer as IdempotentProducer;
   }
 
   async produce(topic: string, partition: number, records: ProduceRecord[]): Promise<ProduceAck> {
     if (records.length === 0) return { baseOffset: undefined };
-    const producer = this.#producerClient();
-    try {
-      const result = await producer.send({ messages: toMessages(topic, partition, records) });
-      const offset = result.offsets?.find((o) => o.topic === topic && o.partition === partition)?.offset;
-      return { baseOffset: offset };
-    } catch (error) {
-      throw toKbackupError(error, `producing to ${topic}-${partition}`);
-    }
+    const baseOffset = await this.#retrying(`producing to ${topic}-${partition}`, async () => {
+      const { broker } = await this.#leaders.lookup(topic, partition);
+      return this.#idempotentProducer().produce(broker, topic, partition, records);
+    });
+    return { baseOffset };
   }
 
   async listGroups(): Promise<GroupListing[]> {

@@ -1,43 +1,23 @@
 import {
-  createRecordsBatch,
   kGetApi,
+  kGetConnection,
   ProduceAcks,
-  Producer,
   produceV9,
   produceV10,
   produceV11,
   Writer,
   type API,
-  type Callback,
-  type CreateRecordsBatchOptions,
-  type MessageRecord,
-  type MessageToProduce,
+  type Broker,
+  type Connection,
+  type Producer,
+  type ProducerInfo,
+  type produceV11 as ProduceV11,
 } from '@platformatic/kafka';
+import { KbackupError } from '../../core/errors.js';
 import type { ProduceRecord } from '../../core/ports/kafka-port.js';
-import { answerWithReplacement, replacementApis } from './api-swap.js';
+import { replacementApis } from './api-swap.js';
 import { encodeRecordBatch } from './batch-writer.js';
-
-/**
- * The client's messages for one produce call, built with as little per-record garbage as possible: a
- * record without headers gets no Map (the client builds its own anyway). Header keys are Buffers, so a
- * Map keyed by them keeps repeated header keys and their order.
- */
-export function toMessages(topic: string, partition: number, records: ProduceRecord[]): MessageToProduce[] {
-  const messages = new Array<MessageToProduce>(records.length);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i] as ProduceRecord;
-    messages[i] = {
-      topic,
-      partition,
-      key: r.key ?? undefined,
-      // The client writes a null value as Kafka's -1 length; `null` keeps tombstones tombstones.
-      value: r.value as Buffer,
-      headers: r.headers.length === 0 ? undefined : new Map(r.headers.map(([k, v]) => [k, v as Buffer])),
-      timestamp: r.timestamp,
-    };
-  }
-  return messages;
-}
+import { hasApiError } from './errors.js';
 
 /** Produce versions 9 to 11 share the request layout (flexible, v2 record batches); later ones differ. */
 const PARSERS = new Map([
@@ -46,78 +26,163 @@ const PARSERS = new Map([
   [11, produceV11.parseResponse],
 ]);
 
-type ProduceOptions = Partial<CreateRecordsBatchOptions>;
-
-/**
- * A Produce request whose record batches come from encodeRecordBatch. The client still owns everything
- * else (idempotent producer id, sequences, retries, leader routing, producer-state recovery); only the
- * encoding of the records is replaced. The request layout mirrors the client's produce-v9..11.
- */
+/** A Produce request (v9-v11 layout) carrying one encoded record batch for one partition. */
 function createProduceRequest(
   acks: number,
   timeout: number,
-  messages: MessageRecord[],
-  options: ProduceOptions = {},
+  topic: string,
+  partition: number,
+  batch: Buffer,
 ): Writer {
-  const now = BigInt(Date.now());
-  const byTopic = new Map<string, Map<number, MessageRecord[]>>();
-  for (const message of messages) {
-    let partitions = byTopic.get(message.topic);
-    if (!partitions) byTopic.set(message.topic, (partitions = new Map<number, MessageRecord[]>()));
-    const partition = message.partition ?? 0;
-    const list = partitions.get(partition);
-    if (list) list.push(message);
-    else partitions.set(partition, [message]);
-  }
-  const compressed = options.compression !== undefined && options.compression !== 'none';
-  const writer = Writer.create()
-    .appendString(options.transactionalId ?? null)
+  return Writer.create()
+    .appendString(null) // transactional id
     .appendInt16(acks)
     .appendInt32(timeout)
-    .appendArray([...byTopic], (w, [topic, partitions]) => {
-      w.appendString(topic).appendArray([...partitions], (w, [partition, records]) => {
-        const batch = compressed
-          ? createRecordsBatch(records, options).buffer
-          : encodeRecordBatch(records, batchHeader(topic, partition, options), now);
-        w.appendInt32(partition)
+    .appendArray([topic], (w, name) => {
+      w.appendString(name).appendArray([partition], (w, index) => {
+        w.appendInt32(index)
           .appendUnsignedVarInt(batch.length + 1)
           .append(batch);
       });
     })
     .appendTaggedFields();
-  if (acks === ProduceAcks.NO_RESPONSE) writer.context.noResponse = true;
-  return writer;
 }
 
-function batchHeader(topic: string, partition: number, options: ProduceOptions) {
-  return {
-    producerId: options.producerId ?? -1n,
-    producerEpoch: options.producerEpoch ?? -1,
-    firstSequence: options.sequences?.getWithDefault(`${topic}:${partition}`, 0) ?? -1,
-    transactional: options.transactionalId != null,
-  };
-}
+type ProduceApi = API<[number, number, string, number, Buffer], ProduceV11.ProduceResponse>;
 
-/** Produce with createProduceRequest, for the versions PARSERS covers. */
-const produceApi = replacementApis(
+const produceApiFor = replacementApis(
   0,
   () => createProduceRequest,
   (version) => PARSERS.get(version),
-);
+) as (version: number) => ProduceApi | undefined;
 
-/** A Producer whose Produce requests carry batches encoded by encodeRecordBatch (see createProduceRequest). */
-export class BatchEncodingProducer extends Producer {
-  override [kGetApi]<R extends unknown[], T>(name: string, callback: Callback<API<R, T>>): void {
-    answerWithReplacement(
-      name,
-      'Produce',
-      (negotiated: Callback<API<R, T>>) => {
-        super[kGetApi](name, negotiated);
-      },
-      callback,
-      produceApi,
-      (version) =>
-        `The broker's newest usable Produce version is ${version}; kbackup needs Produce v9 to v11 (Kafka 2.4 or later).`,
+/** Kafka's sequence numbers wrap from Int32 max to 0. */
+const SEQUENCE_LIMIT = 2 ** 31;
+
+/**
+ * An idempotent producer (acks=all) that sends kbackup's record batches (batch-writer.ts) itself. It uses
+ * the client's Producer only for what is not per record: the producer id (InitProducerId), API version
+ * negotiation and its connections (TLS, SASL). The client's `send()` builds a message object, two Maps and
+ * a sequence-map key per record; this sends a prepared batch per call.
+ *
+ * Sequence numbers: one call per partition is in flight at a time (later calls wait), and a partition's
+ * sequence advances only when the broker acknowledged the batch. A failed call can therefore be retried
+ * with the same sequence: if the first attempt was appended after all, the broker recognizes the duplicate
+ * and answers with its original offset instead of appending it twice. If the broker lost this producer's
+ * state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER), the call fails rather than starting a new
+ * producer id, which could write a batch twice; a restore or migrate run again resumes from what the target
+ * holds.
+ */
+export class IdempotentProducer {
+  #info: Promise<ProducerInfo> | undefined;
+  readonly #sequences = new Map<string, number>();
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly client: Producer,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Appends `records` to the partition led by `leader`; resolves to the offset of the first one. */
+  produce(leader: Broker, topic: string, partition: number, records: ProduceRecord[]): Promise<bigint> {
+    const key = `${topic}:${partition}`;
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const call = previous.then(
+      () => this.#send(key, leader, topic, partition, records),
+      () => this.#send(key, leader, topic, partition, records),
     );
+    const tail = call.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return call;
+  }
+
+  async #send(
+    key: string,
+    leader: Broker,
+    topic: string,
+    partition: number,
+    records: ProduceRecord[],
+  ): Promise<bigint> {
+    const info = await this.#producerInfo();
+    const sequence = this.#sequences.get(key) ?? 0;
+    const batch = encodeRecordBatch(
+      records,
+      {
+        producerId: info.producerId,
+        producerEpoch: info.producerEpoch,
+        firstSequence: sequence,
+        transactional: false,
+      },
+      BigInt(Date.now()),
+    );
+    const [api, connection] = await Promise.all([this.#api(), this.#connection(leader)]);
+    let response: ProduceV11.ProduceResponse;
+    try {
+      response = await api.async(connection, ProduceAcks.ALL, this.timeoutMs, topic, partition, batch);
+    } catch (error) {
+      if (hasApiError(error, 'UNKNOWN_PRODUCER_ID') || hasApiError(error, 'OUT_OF_ORDER_SEQUENCE_NUMBER')) {
+        throw new KbackupError(
+          'KAFKA',
+          `producing to ${topic}-${partition}: the broker no longer knows this run's producer state, so a retry could write records twice`,
+          {
+            cause: error,
+            hint: 'Run the same command again: it resumes from what the target already holds.',
+          },
+        );
+      }
+      throw error;
+    }
+    const baseOffset = response.responses[0]?.partitionResponses[0]?.baseOffset;
+    if (baseOffset === undefined) {
+      throw new KbackupError(
+        'KAFKA',
+        `producing to ${topic}-${partition}: the broker's answer has no offset`,
+      );
+    }
+    this.#sequences.set(key, (sequence + records.length) % SEQUENCE_LIMIT);
+    return baseOffset;
+  }
+
+  #producerInfo(): Promise<ProducerInfo> {
+    if (!this.#info) {
+      const init = this.client.initIdempotentProducer({});
+      this.#info = init;
+      // A failed InitProducerId is asked again on the next call.
+      init.catch(() => {
+        if (this.#info === init) this.#info = undefined;
+      });
+    }
+    return this.#info;
+  }
+
+  #api(): Promise<ProduceApi> {
+    return new Promise((resolve, reject) => {
+      this.client[kGetApi]('Produce', (error, negotiated) => {
+        const api = negotiated ? produceApiFor(negotiated.version) : undefined;
+        if (api) resolve(api);
+        else {
+          reject(
+            error ??
+              new KbackupError(
+                'KAFKA',
+                `the broker's newest usable Produce version is ${negotiated?.version}; kbackup needs v9 to v11 (Kafka 2.4 or later)`,
+              ),
+          );
+        }
+      });
+    });
+  }
+
+  #connection(broker: Broker): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      this.client[kGetConnection](broker, (error, connection) => {
+        if (connection) resolve(connection);
+        else
+          reject(error ?? new KbackupError('CONNECTION', `no connection to ${broker.host}:${broker.port}`));
+      });
+    });
   }
 }

@@ -32,10 +32,10 @@ export interface PartitionRestoreOptions {
 const RECORD_OVERHEAD = 64;
 
 /**
- * Records per produce request, whatever their size. The client builds several small objects and buffers
- * per record and keeps them until the broker answers, so with 100-byte records a batch bounded only by
- * bytes (5,000+ records) set the peak RSS: 420-460 MiB, against 330-350 MiB with this cap, at the same
- * speed. 1 KiB records (about 900 per batch) are not affected.
+ * Records per produce request, whatever their size. A request's records keep their segment blocks alive
+ * until the broker answers; with 100-byte records a batch bounded only by bytes (5,000+ records) set the
+ * peak RSS when the client library still built objects per record: 420-460 MiB, against 330-350 MiB with
+ * this cap, at the same speed. 1 KiB records (about 900 per batch) are not affected.
  */
 const MAX_BATCH_RECORDS = 1000;
 

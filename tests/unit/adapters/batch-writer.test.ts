@@ -11,51 +11,51 @@ import { crc32c } from '../../../src/core/checksum.js';
 
 const NOW = 1_700_000_000_000n;
 
-function messages(): (BatchRecord & MessageRecord)[] {
-  const headers = new Map<Buffer, Buffer | null>([
+function records(): BatchRecord[] {
+  const headers: [Buffer, Buffer | null][] = [
     [Buffer.from('trace'), Buffer.from('abc')],
     [Buffer.from('trace'), Buffer.from('repeated key, kept in order')],
     [Buffer.from('nullable'), null],
     [Buffer.alloc(0), Buffer.alloc(0)],
-  ]);
+  ];
   return [
-    { topic: 't', partition: 0, value: Buffer.from('first'), key: Buffer.from('k1'), timestamp: NOW },
-    {
-      topic: 't',
-      partition: 0,
-      value: null as unknown as Buffer,
-      key: Buffer.from('tombstone'),
-      timestamp: NOW + 5n,
-    },
-    { topic: 't', partition: 0, value: Buffer.alloc(0), key: Buffer.alloc(0), timestamp: NOW - 1_000n },
-    {
-      topic: 't',
-      value: Buffer.alloc(300, 7),
-      timestamp: NOW + 2n ** 30n,
-      headers: headers as Map<Buffer, Buffer>,
-    },
-    { topic: 't', partition: 0, value: Buffer.from('no timestamp') },
+    { key: Buffer.from('k1'), value: Buffer.from('first'), headers: [], timestamp: NOW },
+    { key: Buffer.from('tombstone'), value: null, headers: [], timestamp: NOW + 5n },
+    { key: Buffer.alloc(0), value: Buffer.alloc(0), headers: [], timestamp: NOW - 1_000n },
+    { key: null, value: Buffer.alloc(300, 7), headers, timestamp: NOW + 2n ** 30n },
+    { key: null, value: Buffer.from('no timestamp'), headers: [] },
   ];
 }
+
+/** The same record as the client library's encoder takes it (a Map keyed by distinct Buffers keeps repeats). */
+const clientMessage = (r: BatchRecord): MessageRecord => ({
+  topic: 't',
+  partition: 0,
+  key: r.key ?? undefined,
+  value: r.value as Buffer,
+  headers: new Map(r.headers) as Map<Buffer, Buffer>,
+  timestamp: r.timestamp ?? NOW,
+});
 
 describe('encodeRecordBatch', () => {
   it('writes the same bytes as the client encoder for the same records and producer state', () => {
     const sequences = new NumericMap();
     sequences.set('t:0', 42);
     const ours = encodeRecordBatch(
-      messages(),
+      records(),
       { producerId: 7n, producerEpoch: 3, firstSequence: 42, transactional: false, partitionLeaderEpoch: 0 },
       NOW,
     );
-    const theirs = createRecordsBatch(
-      messages().map((m) => ({ ...m, timestamp: m.timestamp ?? NOW })),
-      { producerId: 7n, producerEpoch: 3, sequences },
-    ).buffer;
+    const theirs = createRecordsBatch(records().map(clientMessage), {
+      producerId: 7n,
+      producerEpoch: 3,
+      sequences,
+    }).buffer;
     expect(ours.equals(theirs)).toBe(true);
   });
 
   it('round-trips every field through a v2 batch decoder, null distinct from empty', () => {
-    const input = messages();
+    const input = records();
     const bytes = encodeRecordBatch(
       input,
       { producerId: 9n, producerEpoch: 1, firstSequence: 0, transactional: true },
@@ -78,9 +78,9 @@ describe('encodeRecordBatch', () => {
       const sent = input[i] as BatchRecord;
       expect(record.offsetDelta).toBe(i);
       expect(batch.firstTimestamp + record.timestampDelta).toBe(sent.timestamp ?? NOW);
-      expect(record.key).toEqual(sent.key ?? null);
+      expect(record.key).toEqual(sent.key);
       expect(record.value).toEqual(sent.value);
-      expect(record.headers).toEqual([...(sent.headers ?? new Map<Buffer, Buffer | null>())]);
+      expect(record.headers).toEqual(sent.headers);
     });
     expect(batch.records[1]?.value).toBeNull();
     expect(batch.records[2]?.value).toEqual(Buffer.alloc(0));
@@ -89,9 +89,9 @@ describe('encodeRecordBatch', () => {
 
   it('encodes timestamp deltas beyond 2^53 and negative ones exactly', () => {
     const far = [
-      { value: Buffer.from('a'), timestamp: -(2n ** 60n) },
-      { value: Buffer.from('b'), timestamp: 2n ** 61n },
-      { value: Buffer.from('c'), timestamp: -(2n ** 60n) - 1n },
+      { key: null, value: Buffer.from('a'), headers: [], timestamp: -(2n ** 60n) },
+      { key: null, value: Buffer.from('b'), headers: [], timestamp: 2n ** 61n },
+      { key: null, value: Buffer.from('c'), headers: [], timestamp: -(2n ** 60n) - 1n },
     ];
     const bytes = encodeRecordBatch(
       far,
