@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { runCli, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import { createTopic, highWatermarks, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
@@ -247,15 +247,7 @@ describe('chaos: 3-node cluster (RF=3, min.insync.replicas=2), partition leader 
     const target = `${topic}-restore-kill`;
     const args = [
       '--json',
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      cluster.bootstrap,
-      '--rename',
-      `${topic}=${target}`,
+      ...restoreArgs({ repo, backupId, bootstrap: cluster.bootstrap }, topic, target),
       '--batch-bytes',
       '2KiB',
       '--concurrency',

@@ -2,7 +2,7 @@ import { readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { verifySegment } from '../../src/core/segment/segment-reader.js';
-import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { runCli, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
@@ -258,15 +258,7 @@ describe('chaos: disk faults', () => {
       const path = join(partitionDir(repo, backupId, topic, partition), damaged.file);
       const result = await runCli([
         '--json',
-        'restore',
-        '--repo',
-        repo,
-        '--backup',
-        backupId,
-        '--bootstrap',
-        cluster.bootstrap,
-        '--rename',
-        `${topic}=${target}`,
+        ...restoreArgs({ repo, backupId, bootstrap: cluster.bootstrap }, topic, target),
         '--partitions',
         String(partition),
         '--batch-bytes',
@@ -336,15 +328,7 @@ describe('chaos: disk faults', () => {
       const target = `${topic}-no-manifest`;
       const result = await runCli([
         '--json',
-        'restore',
-        '--repo',
-        repo,
-        '--backup',
-        backupId,
-        '--bootstrap',
-        cluster.bootstrap,
-        '--rename',
-        `${topic}=${target}`,
+        ...restoreArgs({ repo, backupId, bootstrap: cluster.bootstrap }, topic, target),
       ]);
       expect(result.code, `stderr:\n${result.stderr}`).toBe(2);
       expectCleanError(result.stderr);

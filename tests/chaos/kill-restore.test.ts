@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_ENTRY, runCliJson, tempRepo } from '../support/cli.js';
+import { CLI_ENTRY, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { seededRandom } from '../support/data.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
@@ -60,15 +60,7 @@ describe('chaos: kbackup killed with SIGKILL mid-restore', () => {
       const target = `${topic}-r${seed}`;
       // Small produce requests: many points to crash between.
       const args = [
-        'restore',
-        '--repo',
-        repo,
-        '--backup',
-        backupId,
-        '--bootstrap',
-        cluster.bootstrap,
-        '--rename',
-        `${topic}=${target}`,
+        ...restoreArgs({ repo, backupId, bootstrap: cluster.bootstrap }, topic, target),
         '--batch-bytes',
         '8KiB',
         '--concurrency',

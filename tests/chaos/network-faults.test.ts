@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { runCli, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import { expectSameRecords } from '../support/compare.js';
 import {
@@ -95,6 +95,24 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
     return sockets;
   }
 
+  /**
+   * Holds a stall until kbackup has given up on a connection it had when the stall began (a request timed
+   * out and the client dropped the socket): the stall is then one kbackup has noticed and must recover
+   * from, not one that merely delays bytes.
+   */
+  async function awaitDroppedConnection(cli: RunningCli, before: Set<string>): Promise<void> {
+    const pid = cli.child.pid as number;
+    await pollUntil(
+      () => {
+        if (!cli.running()) return 'exited';
+        const now = socketInodes(pid);
+        return [...before].some((s) => !now.has(s));
+      },
+      { timeoutMs: 75_000, intervalMs: 20, description: 'kbackup to drop a stalled connection' },
+    );
+    expect(cli.running(), 'kbackup ended during the stall').toBe(true);
+  }
+
   it('a stall that heals: the backup completes, complete and correct', async () => {
     onTestFailed(() => {
       cluster.keepLogs();
@@ -104,19 +122,7 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
     const backup = spawnCli(backupArgs(repo, '--json'));
     const before = await stallAfterFirstSegment(backup, repo);
     const stalledAt = Date.now();
-    const pid = backup.child.pid as number;
-    // Hold the stall until kbackup has given up on a connection it had when the stall began (a request
-    // timed out and the client dropped the socket): the stall is then one kbackup has noticed and must
-    // recover from, not one that merely delays bytes.
-    await pollUntil(
-      () => {
-        if (!backup.running()) return 'exited';
-        const now = socketInodes(pid);
-        return [...before].some((s) => !now.has(s));
-      },
-      { timeoutMs: 75_000, intervalMs: 20, description: 'kbackup to drop a stalled connection' },
-    );
-    expect(backup.running(), 'the backup ended during the stall').toBe(true);
+    await awaitDroppedConnection(backup, before);
     console.log(`kbackup dropped a stalled connection after ${Date.now() - stalledAt} ms; healing`);
     proxies().heal();
 
@@ -184,17 +190,7 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
     // off acks of requests the broker has already appended, and the retries must not append them again.
     const restore = spawnCli([
       '--json',
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      cluster.bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-      '--batch-bytes',
-      '1',
+      ...restoreArgs({ repo, backupId, bootstrap: cluster.bootstrap }, topic, target, '--batch-bytes', '1'),
     ]);
     await pollUntil(
       async () => {
@@ -205,18 +201,9 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
       { timeoutMs: 60_000, intervalMs: 5, description: 'the restore to write 300 records' },
     );
     expect(restore.running(), 'the restore finished before the link could be stalled').toBe(true);
-    const pid = restore.child.pid as number;
-    const before = socketInodes(pid);
+    const before = socketInodes(restore.child.pid as number);
     proxies().stall();
-    await pollUntil(
-      () => {
-        if (!restore.running()) return 'exited';
-        const now = socketInodes(pid);
-        return [...before].some((s) => !now.has(s));
-      },
-      { timeoutMs: 75_000, intervalMs: 20, description: 'kbackup to drop a stalled connection' },
-    );
-    expect(restore.running(), 'the restore ended during the stall').toBe(true);
+    await awaitDroppedConnection(restore, before);
     proxies().heal();
 
     const result = await restore.result;

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Consumer } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_ENTRY, runCliJson, tempRepo } from '../support/cli.js';
+import { CLI_ENTRY, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import {
@@ -176,15 +176,7 @@ describe('chaos: signals and the consumer-group step', () => {
     const target = `${topic}-restored`;
     const args = [
       '--json',
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      cluster.bootstrap,
-      '--rename',
-      `${topic}=${target}`,
+      ...restoreArgs({ repo, backupId, bootstrap: cluster.bootstrap }, topic, target),
       '--consumer-groups',
       group,
       '--batch-bytes',

@@ -6,6 +6,28 @@ import { join, resolve } from 'node:path';
 /** The built CLI, run exactly as a user would (`npm test` builds it first). */
 export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
 
+/** `kbackup restore` of `backupId` from `repo`, renaming topic `from` to `to`, plus `extra` flags. */
+export function restoreArgs(
+  target: { repo: string; backupId: string; bootstrap: string },
+  from: string,
+  to: string,
+  ...extra: string[]
+): string[] {
+  const { repo, backupId, bootstrap } = target;
+  return [
+    'restore',
+    '--repo',
+    repo,
+    '--backup',
+    backupId,
+    '--bootstrap',
+    bootstrap,
+    '--rename',
+    `${from}=${to}`,
+    ...extra,
+  ];
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -45,10 +45,12 @@ export interface ConnectionOptions {
 }
 
 /**
- * The only module that knows @platformatic/kafka. Each method maps one port call onto the client and turns
- * client errors into typed KbackupErrors. Fetches use a small pool of Consumer instances, because the client
- * keeps one incremental fetch session per broker and consumer: concurrent fetches of different partitions
- * through one consumer would make each request "forget" the others' partitions.
+ * The KafkaPort on @platformatic/kafka; only this directory knows the client. Each method maps one port
+ * call onto the client and turns client errors into typed KbackupErrors. Record batches are decoded
+ * (raw-fetch.ts, batch-reader.ts) and produced (produce.ts, batch-writer.ts) by kbackup itself. Fetches use
+ * a small pool of Consumer instances, because the client keeps one incremental fetch session per broker and
+ * consumer: concurrent fetches of different partitions through one consumer would make each request
+ * "forget" the others' partitions.
  */
 export class PlatformaticKafkaAdapter implements KafkaPort {
   readonly #options: Required<Omit<ConnectionOptions, 'security'>> & { security: Record<string, unknown> };
