@@ -132,6 +132,8 @@ export function securityFailure(error: unknown): SecurityFailure | undefined {
 
 export function isRetriableKafkaError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // The adapter's own transient conditions (a partition without a leader in the metadata just read).
+  if (error instanceof KbackupError) return error.code === 'KAFKA_RETRIABLE';
   if (securityFailure(error) !== undefined) return false;
   if (error instanceof NetworkError || error instanceof TimeoutError) return true;
   if (findErrorBy(error, 'code', NetworkError.code) ?? findErrorBy(error, 'code', TimeoutError.code))

@@ -65,18 +65,22 @@ const SEQUENCE_LIMIT = 2 ** 31;
  * negotiation and its connections (TLS, SASL). The client's `send()` builds a message object, two Maps and
  * a sequence-map key per record; this sends a prepared batch per call.
  *
- * Sequence numbers: one call per partition is in flight at a time (later calls wait), and a partition's
- * sequence advances only when the broker acknowledged the batch. A failed call can therefore be retried
- * with the same sequence: if the first attempt was appended after all, the broker recognizes the duplicate
- * and answers with its original offset instead of appending it twice. If the broker lost this producer's
- * state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER), the call fails rather than starting a new
- * producer id, which could write a batch twice; a restore or migrate run again resumes from what the target
- * holds.
+ * Sequence numbers: a partition takes one call at a time (a second concurrent call is a bug and refused),
+ * and its sequence advances only when the broker acknowledged the batch. After a failure the next call must
+ * be the retry of the same batch: it reuses the sequence, so if the first attempt was appended after all,
+ * the broker recognizes the duplicate (it compares producer id, epoch and sequences, not the records) and
+ * answers with the original offset instead of appending it twice. A different batch in its place would be
+ * mistaken for that duplicate and dropped, so a call whose record count differs is refused. If the broker
+ * lost this producer's state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER), the call fails rather
+ * than starting a new producer id, which could write a batch twice; a restore or migrate run again resumes
+ * from what the target holds.
  */
 export class IdempotentProducer {
   #info: Promise<ProducerInfo> | undefined;
   readonly #sequences = new Map<string, number>();
-  readonly #tails = new Map<string, Promise<unknown>>();
+  readonly #inFlight = new Set<string>();
+  /** Record count of a partition's failed batch, which the next call must retry. */
+  readonly #unacknowledged = new Map<string, number>();
 
   constructor(
     private readonly client: Producer,
@@ -84,19 +88,34 @@ export class IdempotentProducer {
   ) {}
 
   /** Appends `records` to the partition led by `leader`; resolves to the offset of the first one. */
-  produce(leader: Broker, topic: string, partition: number, records: ProduceRecord[]): Promise<bigint> {
+  async produce(leader: Broker, topic: string, partition: number, records: ProduceRecord[]): Promise<bigint> {
     const key = `${topic}:${partition}`;
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    const call = previous.then(
-      () => this.#send(key, leader, topic, partition, records),
-      () => this.#send(key, leader, topic, partition, records),
-    );
-    const tail = call.catch(() => undefined);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
-    return call;
+    const refusal = this.#refusal(key, records.length);
+    if (refusal !== undefined) {
+      throw new KbackupError('INTERNAL', `producing to ${topic}-${partition}: ${refusal}`);
+    }
+    this.#inFlight.add(key);
+    try {
+      const offset = await this.#send(key, leader, topic, partition, records);
+      this.#unacknowledged.delete(key);
+      return offset;
+    } catch (error) {
+      this.#unacknowledged.set(key, records.length);
+      throw error;
+    } finally {
+      this.#inFlight.delete(key);
+    }
+  }
+
+  /** Why a call for `key` with `count` records must not be sent (a caller's bug), or undefined. */
+  #refusal(key: string, count: number): string | undefined {
+    if (count === 0) return 'a batch needs at least one record';
+    if (this.#inFlight.has(key)) return 'another batch for this partition is still in flight';
+    const failed = this.#unacknowledged.get(key);
+    if (failed !== undefined && failed !== count) {
+      return `a failed batch of ${failed} records must be retried before a batch of ${count}`;
+    }
+    return undefined;
   }
 
   async #send(

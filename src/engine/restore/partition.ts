@@ -69,6 +69,14 @@ export async function restorePartition(
     if (ack.baseOffset === undefined) {
       throw new KbackupError('KAFKA', `${label}: the broker did not report the offset of a produced batch`);
     }
+    if (ack.baseOffset !== targetEndOffset) {
+      // The offset map would be wrong from here on: restore must be the only writer into the partition.
+      throw new KbackupError(
+        'KAFKA',
+        `${label}: a batch landed at target offset ${ack.baseOffset}, expected ${targetEndOffset}: something else writes into ${plan.targetTopic}-${plan.partition}`,
+        { hint: 'Stop the other producer into the target topic, then run the same restore again to resume.' },
+      );
+    }
     map.addBatch(batchSources, ack.baseOffset);
     targetEndOffset = ack.baseOffset + BigInt(batch.length);
     produced += batch.length;

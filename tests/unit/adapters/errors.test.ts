@@ -11,6 +11,7 @@ import {
   securityFailure,
   toKbackupError,
 } from '../../../src/adapters/platformatic/errors.js';
+import { KbackupError } from '../../../src/core/errors.js';
 import { ExitCode } from '../../../src/core/exit-codes.js';
 
 /**
@@ -98,5 +99,15 @@ describe('authentication and TLS failures', () => {
       code: 'CONNECTION',
       exitCode: ExitCode.Connection,
     });
+  });
+});
+
+describe('isRetriableKafkaError on kbackup errors', () => {
+  it('retries the adapter’s transient KAFKA_RETRIABLE (a partition without a leader), nothing else', () => {
+    expect(isRetriableKafkaError(new KbackupError('KAFKA_RETRIABLE', 'partition t-0 has no leader'))).toBe(
+      true,
+    );
+    expect(isRetriableKafkaError(new KbackupError('KAFKA', 'corrupt batch'))).toBe(false);
+    expect(isRetriableKafkaError(new KbackupError('INTERNAL', 'two produce calls at once'))).toBe(false);
   });
 });
