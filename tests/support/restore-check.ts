@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { runCliJson } from './cli.js';
+import { restoreArgs, runCliJson } from './cli.js';
 import { expectSameRecords } from './compare.js';
 import { readAllRecords, type OracleRecord } from './kafka-reader.js';
 
@@ -17,17 +17,7 @@ export async function expectVerifiesAndRestoresExactly(
 ): Promise<OracleRecord[][]> {
   const verified = await runCliJson<{ ok: boolean }>(['verify', '--repo', repo, '--backup', backupId]);
   expect(verified.ok, `verify of ${backupId}`).toBe(true);
-  await runCliJson([
-    'restore',
-    '--repo',
-    repo,
-    '--backup',
-    backupId,
-    '--bootstrap',
-    bootstrap,
-    '--rename',
-    `${topic}=${target}`,
-  ]);
+  await runCliJson(restoreArgs({ repo, backupId, bootstrap }, topic, target));
   const [source, copy] = await Promise.all([
     readAllRecords(bootstrap, topic),
     readAllRecords(bootstrap, target),
