@@ -18,14 +18,17 @@ const NO_HEADERS = Object.freeze([]) as unknown as RecordHeader[];
 export const BATCH_LENGTH_OFFSET = 8;
 /** baseOffset + length: the bytes a batch occupies before the part `length` counts. */
 export const BATCH_LOG_OVERHEAD = 12;
+export const PARTITION_LEADER_EPOCH_OFFSET = 12;
 export const MAGIC_OFFSET = 16;
 export const CRC_OFFSET = 17;
 export const ATTRIBUTES_OFFSET = 21;
 export const LAST_OFFSET_DELTA_OFFSET = 23;
-const FIRST_TIMESTAMP_OFFSET = 27;
-const MAX_TIMESTAMP_OFFSET = 35;
+export const FIRST_TIMESTAMP_OFFSET = 27;
+export const MAX_TIMESTAMP_OFFSET = 35;
 export const PRODUCER_ID_OFFSET = 43;
-const RECORD_COUNT_OFFSET = 57;
+export const PRODUCER_EPOCH_OFFSET = 51;
+export const BASE_SEQUENCE_OFFSET = 53;
+export const RECORD_COUNT_OFFSET = 57;
 export const RECORDS_OFFSET = 61;
 
 const COMPRESSION_MASK = 0b111;

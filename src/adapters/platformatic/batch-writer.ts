@@ -1,4 +1,21 @@
 import { crc32c } from '../../core/checksum.js';
+import {
+  ATTRIBUTES_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  BATCH_LOG_OVERHEAD,
+  CRC_OFFSET,
+  FIRST_TIMESTAMP_OFFSET,
+  IS_TRANSACTIONAL,
+  LAST_OFFSET_DELTA_OFFSET,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORD_COUNT_OFFSET,
+  RECORDS_OFFSET,
+} from './batch-reader.js';
 
 /** One record to produce (a ProduceRecord; the timestamp defaults to `now`). */
 export interface BatchRecord {
@@ -16,13 +33,8 @@ export interface BatchHeader {
   partitionLeaderEpoch?: number;
 }
 
+/** The record format these batches are in (magic byte 2). */
 const MAGIC = 2;
-const TRANSACTIONAL = 1 << 4;
-/** baseOffset(8) length(4) partitionLeaderEpoch(4) magic(1) crc(4): the CRC covers what follows. */
-const CRC_END = 21;
-/** The rest of the header: attributes(2) lastOffsetDelta(4) firstTimestamp(8) maxTimestamp(8) producerId(8)
- * producerEpoch(2) baseSequence(4) recordCount(4). */
-const BATCH_OVERHEAD = CRC_END + 40;
 const SAFE_DELTA = 2 ** 52;
 
 function varIntSize(value: number): number {
@@ -105,7 +117,7 @@ export function encodeRecordBatch(records: readonly BatchRecord[], header: Batch
   let maxTimestamp = firstTimestamp;
   const deltas = new Array<number | bigint>(count);
   const bodySizes = new Int32Array(count);
-  let total = BATCH_OVERHEAD;
+  let total = RECORDS_OFFSET;
   for (let i = 0; i < count; i++) {
     const record = records[i] as BatchRecord;
     const timestamp = record.timestamp ?? now;
@@ -121,18 +133,18 @@ export function encodeRecordBatch(records: readonly BatchRecord[], header: Batch
 
   const buf = Buffer.allocUnsafe(total);
   buf.writeBigInt64BE(0n, 0);
-  buf.writeInt32BE(total - 12, 8);
-  buf.writeInt32BE(header.partitionLeaderEpoch ?? -1, 12);
-  buf.writeInt8(MAGIC, 16);
-  buf.writeInt16BE(header.transactional ? TRANSACTIONAL : 0, CRC_END);
-  buf.writeInt32BE(count - 1, 23);
-  buf.writeBigInt64BE(firstTimestamp, 27);
-  buf.writeBigInt64BE(maxTimestamp, 35);
-  buf.writeBigInt64BE(header.producerId, 43);
-  buf.writeInt16BE(header.producerEpoch, 51);
-  buf.writeInt32BE(header.firstSequence, 53);
-  buf.writeInt32BE(count, 57);
-  let pos = BATCH_OVERHEAD;
+  buf.writeInt32BE(total - BATCH_LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  buf.writeInt32BE(header.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
+  buf.writeInt8(MAGIC, MAGIC_OFFSET);
+  buf.writeInt16BE(header.transactional ? IS_TRANSACTIONAL : 0, ATTRIBUTES_OFFSET);
+  buf.writeInt32BE(count - 1, LAST_OFFSET_DELTA_OFFSET);
+  buf.writeBigInt64BE(firstTimestamp, FIRST_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(maxTimestamp, MAX_TIMESTAMP_OFFSET);
+  buf.writeBigInt64BE(header.producerId, PRODUCER_ID_OFFSET);
+  buf.writeInt16BE(header.producerEpoch, PRODUCER_EPOCH_OFFSET);
+  buf.writeInt32BE(header.firstSequence, BASE_SEQUENCE_OFFSET);
+  buf.writeInt32BE(count, RECORD_COUNT_OFFSET);
+  let pos = RECORDS_OFFSET;
   for (let i = 0; i < count; i++) {
     const record = records[i] as BatchRecord;
     pos = writeVarInt(buf, pos, bodySizes[i] as number);
@@ -147,6 +159,7 @@ export function encodeRecordBatch(records: readonly BatchRecord[], header: Batch
       pos = writeBytes(buf, pos, value);
     }
   }
-  buf.writeUInt32BE(crc32c(buf.subarray(CRC_END)), 17);
+  // The CRC covers everything from the attributes to the end of the batch.
+  buf.writeUInt32BE(crc32c(buf.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
   return buf;
 }
