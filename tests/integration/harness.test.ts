@@ -214,7 +214,7 @@ describe('kafka test harness: proxy mode and node control', () => {
       expect(proxies.node(1).connectionCount).toBe(0);
       await pollUntil(metadata, { timeoutMs: 30_000, description: 'metadata after dropAll' });
 
-      cluster.pauseNode(1);
+      await cluster.pauseNode(1);
       await expect(metadata()).rejects.toThrow();
       cluster.resumeNode(1);
       await pollUntil(metadata, { timeoutMs: 30_000, description: 'metadata after resume' });

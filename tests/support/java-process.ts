@@ -3,7 +3,9 @@ import {
   closeSync,
   existsSync,
   openSync,
+  readFileSync,
   readSync,
+  readdirSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -106,6 +108,17 @@ export function javaMissingHint(error: unknown): string | undefined {
     : undefined;
 }
 
+/** True when every task of `pid` is in state T (stopped) per /proc; false while any still runs. */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = readdirSync(`/proc/${String(pid)}/task`);
+  return tasks.every((tid) => {
+    const stat = readFileSync(`/proc/${String(pid)}/task/${tid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may itself contain spaces.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T';
+  });
+}
+
 /** Runs a short-lived Java tool (StorageTool) and returns its output; errors carry stdout and stderr. */
 export async function runJavaTool(
   classPath: string,
@@ -180,6 +193,21 @@ export class JavaProcess {
 
   signal(signal: NodeJS.Signals): void {
     if (this.#running) this.#child.kill(signal);
+  }
+
+  /**
+   * Sends SIGSTOP and waits until the kernel reports every thread of the JVM stopped. kill(2) returns
+   * before a group stop completes, so a thread already running could still answer one request.
+   */
+  async pause(timeoutMs = 10_000): Promise<void> {
+    if (!this.#running) return;
+    this.#child.kill('SIGSTOP');
+    const deadline = Date.now() + timeoutMs;
+    while (!allThreadsStopped(this.pid)) {
+      if (Date.now() >= deadline)
+        throw new Error(`java ${String(this.pid)} did not stop within ${String(timeoutMs)} ms of SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /** Sends `signal` and waits for exit; a SIGTERM that has not worked within `graceMs` becomes SIGKILL. */

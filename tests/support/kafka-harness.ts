@@ -82,7 +82,8 @@ export interface KafkaCluster {
   /** Fault controls; present only when started with `proxied: true`. */
   readonly proxies: ProxyGroup | undefined;
   killNode(nodeId: number, signal?: StopSignal): Promise<void>;
-  pauseNode(nodeId: number): void;
+  /** SIGSTOPs the node's JVM and resolves once all its threads are stopped. */
+  pauseNode(nodeId: number): Promise<void>;
   resumeNode(nodeId: number): void;
   /** Starts a stopped node again (or stops a running one first) with the same dirs and ports. */
   restartNode(nodeId: number): Promise<void>;
@@ -201,9 +202,9 @@ class Cluster implements KafkaCluster {
     node.paused = false;
   }
 
-  pauseNode(nodeId: number): void {
+  async pauseNode(nodeId: number): Promise<void> {
     const node = this.#node(nodeId);
-    node.process?.signal('SIGSTOP');
+    await node.process?.pause();
     node.paused = true;
   }
 
