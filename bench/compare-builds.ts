@@ -3,11 +3,14 @@
  * On a shared 2-core machine single benchmark figures move by ±30% between runs; alternating the builds
  * within one run is how a change is judged (CPU seconds are steadier than MiB/s). Prints one line per run.
  *
- *   npx tsx bench/compare-builds.ts [--size MiB] [--codecs none,zstd] [--rounds 2] [--restore] DIR...
+ *   npx tsx bench/compare-builds.ts [--size MiB] [--record-size B] [--codecs none,zstd] [--rounds 2]
+ *     [--restore] [NAME=VALUE,...@]DIR...
  *
  * --restore also restores each backup (with the build that made it) into a new topic and reports that.
  *
- * Each DIR is a checkout with `npm run build` done (e.g. a `git worktree` of the commit to compare).
+ * Each DIR is a checkout with `npm run build` done (e.g. a `git worktree` of the commit to compare). A
+ * `NAME=VALUE,...@` prefix runs that build with those environment variables added (e.g. to compare
+ * `MALLOC_ARENA_MAX=2@.` with `.`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,21 +28,33 @@ const { values, positionals } = parseArgs({
     size: { type: 'string', default: '512' },
     codecs: { type: 'string', default: 'none,zstd' },
     rounds: { type: 'string', default: '2' },
+    'record-size': { type: 'string', default: '1024' },
     restore: { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
 const sizeMiB = Number(values.size);
 const rounds = Number(values.rounds);
-const builds = positionals.map((dir) => resolve(dir));
+const builds = positionals.map((spec) => {
+  const at = spec.indexOf('@');
+  const dir = resolve(at < 0 ? spec : spec.slice(at + 1));
+  const env = at < 0 ? '' : spec.slice(0, at);
+  const extra = Object.fromEntries(
+    env
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  return { dir, env, vars: { ...process.env, ...extra } };
+});
 if (builds.length === 0 || !(sizeMiB > 0) || !(rounds > 0)) {
   console.error(
-    'usage: npx tsx bench/compare-builds.ts [--size MiB] [--codecs LIST] [--rounds N] [--restore] DIR...',
+    'usage: npx tsx bench/compare-builds.ts [--size MiB] [--record-size B] [--codecs LIST] [--rounds N] [--restore] [NAME=VALUE,...@]DIR...',
   );
   process.exit(2);
 }
 
-const RECORD_BYTES = 1024;
+const RECORD_BYTES = Number(values['record-size']);
 
 function report(what: string, run: Measured): void {
   const rss = run.timeMaxRssBytes === undefined ? '?' : (run.timeMaxRssBytes / 2 ** 20).toFixed(0);
@@ -62,17 +77,18 @@ try {
   console.log(`${records} records (~${sizeMiB} MiB) in 8 partitions`);
   for (let round = 1; round <= rounds; round++) {
     for (const codec of values.codecs.split(',')) {
-      for (const [i, build] of builds.entries()) {
+      for (const [i, { dir: build, env, vars }] of builds.entries()) {
+        const label = env ? `${env}@${build}` : build;
         const repo = join(work, `repo-${round}-${codec}-${i}`);
         const cli = join(build, 'dist/cli/main.js');
         const args = ['--json', 'backup', '--bootstrap', cluster.bootstrap, '--topics', 'compare'];
         const run = await runMeasured(
           process.execPath,
           [...LAUNCHER_FLAGS, cli, ...args, '--repo', repo, '--codec', codec],
-          { brokerPid: broker.pid },
+          { brokerPid: broker.pid, env: vars },
         );
-        assertOk(run, `backup by ${build}`);
-        report(`round ${round}  backup  ${codec.padEnd(5)} ${build}`, run);
+        assertOk(run, `backup by ${label}`);
+        report(`round ${round}  backup  ${codec.padEnd(5)} ${label}`, run);
         if (values.restore) {
           const { backupId } = JSON.parse(run.stdout) as { backupId: string };
           const target = `compare-${round}-${codec}-${i}`;
@@ -80,10 +96,10 @@ try {
           const restored = await runMeasured(
             process.execPath,
             [...LAUNCHER_FLAGS, cli, ...restoreArgs, '--backup', backupId, '--rename', `compare=${target}`],
-            { brokerPid: broker.pid },
+            { brokerPid: broker.pid, env: vars },
           );
-          assertOk(restored, `restore by ${build}`);
-          report(`round ${round}  restore ${codec.padEnd(5)} ${build}`, restored);
+          assertOk(restored, `restore by ${label}`);
+          report(`round ${round}  restore ${codec.padEnd(5)} ${label}`, restored);
         }
         rmSync(repo, { recursive: true, force: true });
       }

@@ -112,10 +112,15 @@ export function javaMissingHint(error: unknown): string | undefined {
 function allThreadsStopped(pid: number): boolean {
   const tasks = readdirSync(`/proc/${String(pid)}/task`);
   return tasks.every((tid) => {
-    const stat = readFileSync(`/proc/${String(pid)}/task/${tid}/stat`, 'utf8');
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${String(pid)}/task/${tid}/stat`, 'utf8');
+    } catch {
+      return true; // The thread exited between the listing and the read.
+    }
     // The state follows the command name, which is in parentheses and may itself contain spaces.
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T';
+    return state === 'T' || state === 'Z' || state === 'X'; // Stopped, or a thread that already exited.
   });
 }
 

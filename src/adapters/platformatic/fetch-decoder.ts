@@ -1,7 +1,7 @@
 import type { fetchV17 } from '@platformatic/kafka';
 import { KbackupError } from '../../core/errors.js';
 import type { BackupRecord } from '../../core/record.js';
-import type { FetchRequest, FetchResult, SkippedRange } from '../../core/ports/kafka-port.js';
+import type { FetchRequest, FetchResult, FetchedBatches, SkippedRange } from '../../core/ports/kafka-port.js';
 import * as batch from './batch-reader.js';
 
 const CONTROL_TYPE_ABORT = 0;
@@ -12,21 +12,58 @@ export type FetchedPartition = Pick<
 >;
 
 /**
- * Decodes the raw record batches of one fetched partition (see raw-fetch.ts) into BackupRecords, dropping
- * control batches and, under read_committed, aborted transactional batches with the standard consumer
- * algorithm: a transactional batch of a producer listed in abortedTransactions (with firstOffset <= the
- * batch's last offset) is aborted until that producer's ABORT marker is seen. Offsets missing between or
- * inside batches are reported as skipped ranges. A trailing partial batch (the broker cuts the response at
- * maxBytes) is left for the next fetch. Keys, values and headers are views into the fetched (or decompressed)
- * buffer, never copies.
+ * Decodes the raw record batches of one fetched partition (see raw-fetch.ts) into BackupRecords, all at
+ * once: streamFetchedBatches run to its end.
  */
 export function decodeFetchedBatches(
   request: FetchRequest,
   partition: FetchedPartition,
   raw: Buffer | null | undefined,
 ): FetchResult {
+  const streamed = streamFetchedBatches(request, partition, raw);
   const records: BackupRecord[] = [];
-  const skipped: SkippedRange[] = [];
+  for (const group of streamed.batches) for (const record of group) records.push(record);
+  const { batches: _decoded, ...rest } = streamed;
+  return { ...rest, records };
+}
+
+/**
+ * Decodes the raw record batches of one fetched partition (see raw-fetch.ts) one batch at a time, as the
+ * caller iterates `batches`, dropping control batches and, under read_committed, aborted transactional
+ * batches with the standard consumer algorithm: a transactional batch of a producer listed in
+ * abortedTransactions (with firstOffset <= the batch's last offset) is aborted until that producer's ABORT
+ * marker is seen. Offsets missing between or inside batches are reported as skipped ranges. A trailing
+ * partial batch (the broker cuts the response at maxBytes) is left for the next fetch. Keys, values and
+ * headers are views into the fetched (or decompressed) buffer, never copies.
+ *
+ * `skipped` and `nextOffset` of the result grow as the iteration goes: when a batch's records are yielded,
+ * every range skipped up to the end of that batch is in `skipped`. A corrupt batch throws from the iteration.
+ */
+export function streamFetchedBatches(
+  request: FetchRequest,
+  partition: FetchedPartition,
+  raw: Buffer | null | undefined,
+): FetchedBatches {
+  const result: FetchedBatches = {
+    batches: [],
+    skipped: [],
+    nextOffset: request.offset,
+    highWatermark: partition.highWatermark,
+    lastStableOffset: partition.lastStableOffset,
+    logStartOffset: partition.logStartOffset,
+    offsetOutOfRange: false,
+  };
+  result.batches = decodeBatches(request, partition, raw, result);
+  return result;
+}
+
+function* decodeBatches(
+  request: FetchRequest,
+  partition: FetchedPartition,
+  raw: Buffer | null | undefined,
+  result: FetchedBatches,
+): Generator<BackupRecord[], void, undefined> {
+  const skipped = result.skipped;
   const aborted = [...(partition.abortedTransactions ?? [])].sort((a, b) =>
     a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
   );
@@ -64,12 +101,14 @@ export function decodeFetchedBatches(
       if (next) abortedProducers.add(next.producerId);
     }
     const firstWanted = baseOffset > request.offset ? baseOffset : request.offset;
+    const records: BackupRecord[] = [];
     try {
       if (attributes & batch.IS_CONTROL) {
         const type = batch.controlType(raw, batchStart, batchEnd);
         if (type === CONTROL_TYPE_ABORT) abortedProducers.delete(producerId);
         skip(firstWanted, lastOffset, 'transaction-control');
         expected = lastOffset + 1n;
+        result.nextOffset = expected;
         continue;
       }
       if (
@@ -79,6 +118,7 @@ export function decodeFetchedBatches(
       ) {
         skip(firstWanted, lastOffset, 'aborted-transaction');
         expected = lastOffset + 1n;
+        result.nextOffset = expected;
         continue;
       }
       // Offsets inside the batch are tracked as deltas (numbers): no BigInt per record comparison.
@@ -106,16 +146,9 @@ export function decodeFetchedBatches(
       skip(expected, lastOffset, 'missing');
       expected = lastOffset + 1n;
     }
+    result.nextOffset = expected;
+    if (records.length > 0) yield records;
   }
-  return {
-    records,
-    skipped,
-    nextOffset: expected,
-    highWatermark: partition.highWatermark,
-    lastStableOffset: partition.lastStableOffset,
-    logStartOffset: partition.logStartOffset,
-    offsetOutOfRange: false,
-  };
 }
 
 /** Rejects other record formats and checks the batch CRC, as the Java consumer does (check.crcs=true). */

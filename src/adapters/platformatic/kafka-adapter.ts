@@ -16,6 +16,7 @@ import type {
   CreateTopicSpec,
   FetchRequest,
   FetchResult,
+  FetchedBatches,
   GroupDescription,
   GroupListing,
   GroupOffset,
@@ -28,7 +29,7 @@ import type {
 import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
 import { withinDeadline } from './deadline.js';
-import { decodeFetchedBatches } from './fetch-decoder.js';
+import { decodeFetchedBatches, streamFetchedBatches } from './fetch-decoder.js';
 import { RawFetchConsumer, type RawFetchPartition } from './raw-fetch.js';
 import { LeaderCache } from './leaders.js';
 import { IdempotentProducer } from './produce.js';
@@ -229,6 +230,22 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   }
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
+    const fetched = await this.#fetchPartition(request);
+    return 'recordsBytes' in fetched ? decodeFetchedBatches(request, fetched, fetched.recordsBytes) : fetched;
+  }
+
+  async fetchBatches(request: FetchRequest): Promise<FetchedBatches> {
+    const fetched = await this.#fetchPartition(request);
+    if ('recordsBytes' in fetched) return streamFetchedBatches(request, fetched, fetched.recordsBytes);
+    const { records, ...rest } = fetched;
+    return { ...rest, batches: records.length > 0 ? [records] : [] };
+  }
+
+  /**
+   * One partition's fetch response with its record bytes still raw (it has `recordsBytes`), or a result
+   * without records when the broker had none for it or the offset is out of range.
+   */
+  async #fetchPartition(request: FetchRequest): Promise<RawFetchPartition | FetchResult> {
     const what = `fetching ${request.topic}-${request.partition} at offset ${request.offset}`;
     return this.#retrying(what, async () => {
       const { id, leader } = await this.#leaders.lookup(request.topic, request.partition);
@@ -262,8 +279,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
           (p) => p.partitionIndex === request.partition,
         ) as RawFetchPartition | undefined;
         // An incremental fetch session (KIP-227) leaves out partitions with nothing new: no records yet.
-        if (!partition) return await this.#noRecords(request, false);
-        return decodeFetchedBatches(request, partition, partition.recordsBytes);
+        return partition ?? (await this.#noRecords(request, false));
       } catch (error) {
         if (hasApiError(error, 'OFFSET_OUT_OF_RANGE')) return await this.#noRecords(request, true);
         if (isRetriableKafkaError(error)) this.#leaders.forget(request.topic);
@@ -274,7 +290,6 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     });
   }
 
-  /** A fetch that returned no records, with the partition's current offsets so the caller can decide. */
   async #noRecords(request: FetchRequest, offsetOutOfRange: boolean): Promise<FetchResult> {
     const current = (await this.partitionOffsets(request.topic, [request.partition])).get(request.partition);
     return {

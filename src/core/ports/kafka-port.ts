@@ -21,6 +21,11 @@ export interface KafkaPort {
    * reported as skipped ranges so that the caller can record them as gaps.
    */
   fetch(request: FetchRequest): Promise<FetchResult>;
+  /**
+   * The same fetch, with records decoded one record batch at a time as the caller iterates: a large fetch
+   * of small records then never has all its record objects alive at once (backup's memory and GC).
+   */
+  fetchBatches(request: FetchRequest): Promise<FetchedBatches>;
   createTopic(spec: CreateTopicSpec): Promise<void>;
   /** Appends records to one partition in order. The producer is idempotent with acks=all. */
   produce(topic: string, partition: number, records: ProduceRecord[]): Promise<ProduceAck>;
@@ -97,6 +102,15 @@ export interface FetchResult {
   logStartOffset: bigint;
   /** Set when the requested offset is below the log start (retention removed it). */
   offsetOutOfRange: boolean;
+}
+
+/**
+ * A FetchResult whose records come batch by batch. Iterate `batches` once, in order; a corrupt batch throws
+ * from the iteration. `skipped` and `nextOffset` grow as the iteration goes: when a batch's records are
+ * yielded, every range skipped up to the end of that batch is in `skipped`, and both are final at the end.
+ */
+export interface FetchedBatches extends Omit<FetchResult, 'records'> {
+  batches: Iterable<readonly BackupRecord[]>;
 }
 
 export interface CreateTopicSpec {

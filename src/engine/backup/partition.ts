@@ -79,7 +79,7 @@ export async function backupPartition(
   try {
     while (offset < cutOffset) {
       if (options.signal?.aborted) throw new KbackupError('INTERRUPTED', 'backup interrupted');
-      const result = await kafka.fetch({
+      const result = await kafka.fetchBatches({
         topic,
         partition,
         offset,
@@ -115,25 +115,28 @@ export async function backupPartition(
       let reachedCut = false;
       let stepRecords = 0;
       let stepBytes = 0;
-      for (const record of result.records) {
-        if (record.offset >= cutOffset) {
-          reachedCut = true;
-          break;
+      // Batch by batch: the records of one batch become garbage once appended, before the next is decoded.
+      batches: for (const batch of result.batches) {
+        for (const record of batch) {
+          if (record.offset >= cutOffset) {
+            reachedCut = true;
+            break batches;
+          }
+          flushSkipsBelow(record.offset);
+          const bytes = recordPayloadBytes(record);
+          stepRecords++;
+          stepBytes += bytes;
+          progress.recordCount++;
+          progress.payloadBytes += bytes;
+          progress.firstOffset ??= record.offset;
+          progress.lastOffset = record.offset;
+          if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp)
+            progress.minTimestamp = record.timestamp;
+          if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp)
+            progress.maxTimestamp = record.timestamp;
+          const appending = sink.append(record);
+          if (appending) await appending;
         }
-        flushSkipsBelow(record.offset);
-        const bytes = recordPayloadBytes(record);
-        stepRecords++;
-        stepBytes += bytes;
-        progress.recordCount++;
-        progress.payloadBytes += bytes;
-        progress.firstOffset ??= record.offset;
-        progress.lastOffset = record.offset;
-        if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp)
-          progress.minTimestamp = record.timestamp;
-        if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp)
-          progress.maxTimestamp = record.timestamp;
-        const appending = sink.append(record);
-        if (appending) await appending;
       }
       flushSkipsBelow(cutOffset);
       const reached = reachedCut || result.nextOffset >= cutOffset ? cutOffset : result.nextOffset;

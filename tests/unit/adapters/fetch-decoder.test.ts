@@ -1,12 +1,16 @@
 import type { fetchV17 } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { decodeFetchedBatches } from '../../../src/adapters/platformatic/fetch-decoder.js';
+import {
+  decodeFetchedBatches,
+  streamFetchedBatches,
+} from '../../../src/adapters/platformatic/fetch-decoder.js';
 import type {
   FetchRequest,
   FetchResult,
   IsolationLevel,
   SkippedRange,
 } from '../../../src/core/ports/kafka-port.js';
+import type { BackupRecord } from '../../../src/core/record.js';
 import { encodeBatches, type TestBatch, type TestRecord } from './raw-batches.js';
 
 const LOG_APPEND_TIME = 1 << 3;
@@ -277,5 +281,69 @@ describe('decodeFetchedBatches', () => {
       [Buffer.from('h'), empty],
       [empty, Buffer.from('x')],
     ]);
+  });
+});
+
+describe('streamFetchedBatches', () => {
+  const batches = [
+    batch(0n, range(3)),
+    marker(3n, 7n, COMMIT),
+    batch(6n, [0, 2], { lastOffsetDelta: 4 }),
+    batch(12n, range(2)),
+  ];
+
+  it('yields the records of each data batch in turn, the same records decodeFetchedBatches returns', () => {
+    const eager = decode(request(1n), partition(), batches);
+    const streamed = streamFetchedBatches(request(1n), partition(), encodeBatches(batches));
+    const groups = [...streamed.batches];
+    expect(groups.map((g) => g.map((r) => r.offset))).toEqual([
+      [1n, 2n],
+      [6n, 8n],
+      [12n, 13n],
+    ]);
+    expect(groups.flat()).toEqual(eager.records);
+    expect(streamed.skipped).toEqual(eager.skipped);
+    expect(streamed.nextOffset).toBe(14n);
+    expect(streamed.highWatermark).toBe(100n);
+  });
+
+  it('has every skipped range up to the end of a batch, and only those, when that batch is yielded', () => {
+    const streamed = streamFetchedBatches(request(0n), partition(), encodeBatches(batches));
+    const seen: { skipped: SkippedRange[]; nextOffset: bigint }[] = [];
+    for (const _group of streamed.batches) {
+      seen.push({ skipped: streamed.skipped.map((s) => ({ ...s })), nextOffset: streamed.nextOffset });
+    }
+    expect(seen).toEqual([
+      { skipped: [], nextOffset: 3n },
+      {
+        skipped: [
+          gap(3n, 3n, 'transaction-control'),
+          gap(4n, 5n, 'missing'),
+          gap(7n, 7n, 'missing'),
+          gap(9n, 10n, 'missing'),
+        ],
+        nextOffset: 11n,
+      },
+      {
+        skipped: [
+          gap(3n, 3n, 'transaction-control'),
+          gap(4n, 5n, 'missing'),
+          gap(7n, 7n, 'missing'),
+          gap(9n, 11n, 'missing'),
+        ],
+        nextOffset: 14n,
+      },
+    ]);
+  });
+
+  it('decodes lazily: the batches before a corrupt one are yielded, then the iteration throws', () => {
+    const raw = encodeBatches([batch(0n, range(2)), batch(2n, range(2))]);
+    raw[raw.length - 1] ^= 0xff; // the last byte of the second batch
+    const streamed = streamFetchedBatches(request(0n), partition(), raw);
+    const iterator = streamed.batches[Symbol.iterator]();
+    const first = iterator.next();
+    expect(first.done).toBe(false);
+    expect((first.value as readonly BackupRecord[]).map((r) => r.offset)).toEqual([0n, 1n]);
+    expect(() => iterator.next()).toThrow(/orders-0 at offset 2 is corrupt \(CRC-32C mismatch\)/);
   });
 });
