@@ -80,13 +80,17 @@ describe('chaos: single broker killed with SIGKILL mid-backup', () => {
       async () => (backup.running() ? (await durableSegmentCount(repo, topic, PARTITIONS)) >= 1 : 'exited'),
       { timeoutMs: 60_000, intervalMs: 5, description: 'the first durable segment' },
     );
-    expect(backup.running(), 'the backup finished before the broker could be killed').toBe(true);
-
-    // Inject: kill -9 the only broker, then bring it back with the same data.
+    // Frozen while the broker is killed, so that the kill lands mid-run however fast the machine is.
+    await backup.freeze();
     const [node] = cluster.nodes;
     if (!node) throw new Error('no node');
-    await cluster.killNode(node.nodeId, 'SIGKILL');
-    expect(backup.running(), 'the backup must not have finished with its broker dead').toBe(true);
+    try {
+      expect(backup.running(), 'the backup finished before the broker could be killed').toBe(true);
+      // Inject: kill -9 the only broker, then bring it back with the same data.
+      await cluster.killNode(node.nodeId, 'SIGKILL');
+    } finally {
+      backup.thaw();
+    }
     await cluster.restartNode(node.nodeId);
 
     const first = await backup.result;
@@ -217,13 +221,19 @@ describe('chaos: 3-node cluster (RF=3, min.insync.replicas=2), partition leader 
       },
       { timeoutMs: 60_000, intervalMs: 5, description: 'a durable segment of partition 0' },
     );
-    expect(backup.running(), 'the backup finished before the leader could be killed').toBe(true);
-    const leader = await cluster.leaderOf(topic, 0);
-    expect(leader).toBeGreaterThan(0);
-    const before = await readProgress(repo, id, topic, 0);
-    await cluster.killNode(leader, 'SIGKILL');
-    expect(before?.done, 'partition 0 was already fully read when its leader was killed').not.toBe(true);
-    expect(backup.running(), 'the backup finished before the leader was killed').toBe(true);
+    // Frozen while the leader is looked up and killed: the kill lands mid-read however fast the machine is.
+    await backup.freeze();
+    let leader: number;
+    try {
+      expect(backup.running(), 'the backup finished before the leader could be killed').toBe(true);
+      leader = await cluster.leaderOf(topic, 0);
+      expect(leader).toBeGreaterThan(0);
+      const before = await readProgress(repo, id, topic, 0);
+      expect(before?.done, 'partition 0 was already fully read when its leader was killed').not.toBe(true);
+      await cluster.killNode(leader, 'SIGKILL');
+    } finally {
+      backup.thaw();
+    }
 
     const result = await backup.result;
     console.log(`backup across the loss of leader ${leader} took ${result.elapsedMs} ms`);
@@ -262,11 +272,17 @@ describe('chaos: 3-node cluster (RF=3, min.insync.replicas=2), partition leader 
       },
       { timeoutMs: 60_000, intervalMs: 5, description: `200 records restored into ${target}-0` },
     );
-    expect(restore.running(), 'the restore finished before the leader could be killed').toBe(true);
-    const leader = await cluster.leaderOf(target, 0);
-    expect(leader).toBeGreaterThan(0);
-    await cluster.killNode(leader, 'SIGKILL');
-    expect(restore.running(), 'the restore finished before the leader was killed').toBe(true);
+    // Frozen while the leader is looked up and killed: the kill lands mid-run however fast the machine is.
+    await restore.freeze();
+    let leader: number;
+    try {
+      expect(restore.running(), 'the restore finished before the leader could be killed').toBe(true);
+      leader = await cluster.leaderOf(target, 0);
+      expect(leader).toBeGreaterThan(0);
+      await cluster.killNode(leader, 'SIGKILL');
+    } finally {
+      restore.thaw();
+    }
 
     const first = await restore.result;
     console.log(`restore with leader ${leader} killed exited ${first.code} after ${first.elapsedMs} ms`);

@@ -10,6 +10,7 @@ import {
   logStartOffsets,
   produceRecords,
   produceTransactional,
+  waitForTransactionMarkers,
   readAllRecords,
   transactionalProducer,
   uniqueTopic,
@@ -170,6 +171,7 @@ describe('kafka test harness', () => {
     } finally {
       await producer.close();
     }
+    await waitForTransactionMarkers(bootstrap, topic);
     const after = await readAllRecords(bootstrap, topic, { isolation: 'read_committed' });
     expect(after[0]?.map((r) => String(r.key))).toEqual(['before', 'open']);
     await deleteTopic(bootstrap, topic);

@@ -8,6 +8,7 @@ import {
   produceRecords,
   readAllRecords,
   uniqueTopic,
+  waitForPartitions,
   withAdmin,
   type TestRecord,
 } from '../support/kafka-helpers.js';
@@ -53,6 +54,8 @@ describe('incremental backups and retention', () => {
     // Between the backups: more records, a partition added, a new topic, and records deleted under retention.
     await produceRecords(bootstrap, a, batch('two', 20, 2));
     await withAdmin(bootstrap, (admin) => admin.createPartitions({ topics: [{ name: a, count: 3 }] }));
+    // A producer maps a partition beyond the count it knows onto another one: wait until all 3 are served.
+    await waitForPartitions(bootstrap, a, 3);
     await produceRecords(bootstrap, a, batch('three', 30, 3));
     await createTopic(bootstrap, b, { partitions: 1 });
     await produceRecords(bootstrap, b, batch('bee', 10, 1));

@@ -51,7 +51,7 @@ describe('progress on a terminal', () => {
     expect(run.output).toMatch(/partition\s+records\s+bytes\s+rate\s+done\s+eta/);
     expect(run.output).toMatch(new RegExp(`${topic}-[012]\\s+[\\d,]+\\s+[\\d.]+ (KiB|MiB)\\s`));
     expect(run.output).toMatch(
-      /backup: [\d,]+ records, [\d.]+ (KiB|MiB), [\d.]+ MiB\/s, \d+%, ETA \d+s, \d\/3 partitions done/,
+      /backup: [\d,]+ records, [\d.]+ (KiB|MiB), [\d.]+ MiB\/s, \d+%, ETA (\d+m\d\ds|\d+s), \d\/3 partitions done/,
     );
     // The view is cleared (cursor back up over it, erase to the end) and the result printed in its place.
     // eslint-disable-next-line no-control-regex -- the escape sequences are what is under test

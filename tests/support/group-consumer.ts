@@ -47,27 +47,34 @@ export async function consumeAsGroup(
     const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Message>;
     // The stream fetches ahead of what the application has read, so "caught up" is judged only when no
     // message arrives for a moment AND the fetch position has reached the end of every partition.
+    // One next() at a time: a second call while the first is pending would hand the first message to the
+    // abandoned promise, and the record would be skipped yet committed past.
+    let pending: Promise<IteratorResult<Message>> | undefined;
     while (out.length < max) {
       const remaining = deadline - Date.now();
       if (remaining <= 0)
         throw new Error(
           `consumer ${groupId} read ${out.length} records and did not reach the end of ${topic}`,
         );
+      pending ??= iterator.next();
+      let timer: NodeJS.Timeout | undefined;
       const next = await Promise.race([
-        iterator.next(),
-        new Promise<'idle'>((resolve) =>
-          setTimeout(
+        pending,
+        new Promise<'idle'>((resolve) => {
+          timer = setTimeout(
             () => {
               resolve('idle');
             },
             Math.min(remaining, 500),
-          ),
-        ),
+          );
+        }),
       ]);
+      clearTimeout(timer);
       if (next === 'idle') {
         if (caughtUp()) break;
         continue;
       }
+      pending = undefined;
       if (next.done === true) break;
       const message = next.value;
       out.push({

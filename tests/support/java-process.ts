@@ -3,9 +3,7 @@ import {
   closeSync,
   existsSync,
   openSync,
-  readFileSync,
   readSync,
-  readdirSync,
   rmSync,
   statSync,
   unlinkSync,
@@ -13,6 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { stopProcess } from './process-control.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -108,22 +107,6 @@ export function javaMissingHint(error: unknown): string | undefined {
     : undefined;
 }
 
-/** True when every task of `pid` is in state T (stopped) per /proc; false while any still runs. */
-function allThreadsStopped(pid: number): boolean {
-  const tasks = readdirSync(`/proc/${String(pid)}/task`);
-  return tasks.every((tid) => {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${String(pid)}/task/${tid}/stat`, 'utf8');
-    } catch {
-      return true; // The thread exited between the listing and the read.
-    }
-    // The state follows the command name, which is in parentheses and may itself contain spaces.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 'Z' || state === 'X'; // Stopped, or a thread that already exited.
-  });
-}
-
 /** Runs a short-lived Java tool (StorageTool) and returns its output; errors carry stdout and stderr. */
 export async function runJavaTool(
   classPath: string,
@@ -200,19 +183,9 @@ export class JavaProcess {
     if (this.#running) this.#child.kill(signal);
   }
 
-  /**
-   * Sends SIGSTOP and waits until the kernel reports every thread of the JVM stopped. kill(2) returns
-   * before a group stop completes, so a thread already running could still answer one request.
-   */
-  async pause(timeoutMs = 10_000): Promise<void> {
-    if (!this.#running) return;
-    this.#child.kill('SIGSTOP');
-    const deadline = Date.now() + timeoutMs;
-    while (!allThreadsStopped(this.pid)) {
-      if (Date.now() >= deadline)
-        throw new Error(`java ${String(this.pid)} did not stop within ${String(timeoutMs)} ms of SIGSTOP`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  /** SIGSTOP, resolved once every thread of the JVM is stopped (see stopProcess). */
+  async pause(): Promise<void> {
+    if (this.#running) await stopProcess(this.pid);
   }
 
   /** Sends `signal` and waits for exit; a SIGTERM that has not worked within `graceMs` becomes SIGKILL. */

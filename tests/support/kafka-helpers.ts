@@ -104,13 +104,25 @@ export async function createTopic(
       replicas: options.replicationFactor ?? -1,
       configs: Object.entries(options.configs ?? {}).map(([k, v]) => ({ name: k, value: v })),
     });
+  });
+  await waitForPartitions(bootstrap, name, options.partitions, options.timeoutMs);
+}
+
+/** Waits until metadata lists `count` partitions of the topic, each with a leader. */
+export async function waitForPartitions(
+  bootstrap: string,
+  name: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await withAdmin(bootstrap, async (admin) => {
     await pollUntil(
       async () => {
         const metadata = await admin.metadata({ topics: [name], forceUpdate: true });
         const topic = metadata.topics.get(name);
-        return topic?.partitionsCount === options.partitions && topic.partitions.every((p) => p.leader >= 0);
+        return topic?.partitionsCount === count && topic.partitions.every((p) => p.leader >= 0);
       },
-      { timeoutMs: options.timeoutMs ?? 30_000, description: `leaders for all partitions of ${name}` },
+      { timeoutMs, description: `leaders for all ${count} partitions of ${name}` },
     );
   });
 }
@@ -211,6 +223,26 @@ export async function produceTransactional(
   } finally {
     await producer.close();
   }
+  await waitForTransactionMarkers(bootstrap, topic);
+}
+
+/**
+ * Waits until every partition's last stable offset equals its high watermark. The broker acknowledges a
+ * commit or abort once the transaction coordinator has logged it, and writes the markers into the data
+ * partitions afterwards: until then read_committed readers stop short of the transaction, and a record
+ * produced next could land before the marker.
+ */
+export async function waitForTransactionMarkers(bootstrap: string, topic: string): Promise<void> {
+  await pollUntil(
+    async () => {
+      const [stable, ends] = await Promise.all([
+        lastStableOffsets(bootstrap, topic),
+        highWatermarks(bootstrap, topic),
+      ]);
+      return stable.every((offset, partition) => offset === ends[partition]);
+    },
+    { timeoutMs: 30_000, intervalMs: 50, description: `the transaction markers of ${topic}` },
+  );
 }
 
 async function listOffsetsAt(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { CLI_ENTRY, type CliResult } from '../../support/cli.js';
+import { continueProcess, stopProcess } from '../../support/process-control.js';
 import { seededRandom, randomBytesSeeded } from '../../support/data.js';
 import { withProducer, type TestRecord } from '../../support/kafka-helpers.js';
 
@@ -15,6 +16,10 @@ export interface RunningCli {
   /** Resolves when the process has exited and its output is complete. */
   readonly result: Promise<CliResult & { elapsedMs: number }>;
   running(): boolean;
+  /** Stops the process (SIGSTOP) and resolves once all its threads are stopped: act on a frozen run. */
+  freeze(): Promise<void>;
+  /** Lets a frozen run continue. */
+  thaw(): void;
 }
 
 export function spawnCli(args: string[]): RunningCli {
@@ -30,7 +35,18 @@ export function spawnCli(args: string[]): RunningCli {
       resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - startedAt });
     });
   });
-  return { child, startedAt, result, running: () => child.exitCode === null && child.signalCode === null };
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('the CLI did not start');
+  return {
+    child,
+    startedAt,
+    result,
+    running: () => child.exitCode === null && child.signalCode === null,
+    freeze: () => stopProcess(pid),
+    thaw: () => {
+      continueProcess(pid);
+    },
+  };
 }
 
 /** Seeded records spread round-robin over `partitions`, timestamps relative to now (retention). */

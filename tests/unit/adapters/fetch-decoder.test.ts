@@ -338,7 +338,7 @@ describe('streamFetchedBatches', () => {
 
   it('decodes lazily: the batches before a corrupt one are yielded, then the iteration throws', () => {
     const raw = encodeBatches([batch(0n, range(2)), batch(2n, range(2))]);
-    raw[raw.length - 1] ^= 0xff; // the last byte of the second batch
+    raw.writeUInt8(raw.readUInt8(raw.length - 1) ^ 0xff, raw.length - 1); // the second batch's last byte
     const streamed = streamFetchedBatches(request(0n), partition(), raw);
     const iterator = streamed.batches[Symbol.iterator]();
     const first = iterator.next();
