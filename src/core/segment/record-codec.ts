@@ -107,20 +107,48 @@ function writeBytes(buf: Buffer, at: number, bytes: Uint8Array | null, view: Dat
  * else, and no loop runs longer than the bytes available can justify.
  */
 export function decodeRecords(raw: Buffer, expectedCount: number): BackupRecord[] {
-  return decodeRecordsFast(raw, expectedCount) ?? decodeRecordsChecked(raw, expectedCount);
+  const records: BackupRecord[] = [];
+  const end = decodeRecordsFast(raw, 0, expectedCount, records);
+  return end === raw.length ? records : decodeRecordsChecked(raw, expectedCount);
 }
 
 /**
- * The hot path of decodeRecords: the same bounds checks, inlined, with no error text. It returns
- * undefined at the first anomaly, and decodeRecordsChecked then decodes the block again to throw the
- * precise error, so malformed input is reported exactly as before.
+ * Decodes `count` records of a block that summarizeRecords has already passed, starting at byte
+ * `position`, and returns them with the position after them: a large block is then handed out a slice
+ * at a time, and each slice's records can die young. A block that did not pass summarizeRecords throws
+ * the precise error, as decodeRecords does.
  */
-function decodeRecordsFast(raw: Buffer, expectedCount: number): BackupRecord[] | undefined {
+export function decodeRecordSlice(
+  raw: Buffer,
+  position: number,
+  count: number,
+  blockRecordCount: number,
+): { records: BackupRecord[]; next: number } {
+  const records: BackupRecord[] = [];
+  const next = decodeRecordsFast(raw, position, count, records);
+  if (next === undefined) {
+    decodeRecordsChecked(raw, blockRecordCount);
+    throw new KbackupError('INTERNAL', 'a record slice failed to decode in a block that decodes whole');
+  }
+  return { records, next };
+}
+
+/**
+ * The hot path of decodeRecords: the same bounds checks, inlined, with no error text. It appends `count`
+ * records read from byte `start` to `records` and returns the position after them, or undefined at the
+ * first anomaly; decodeRecordsChecked then decodes the block again to throw the precise error, so
+ * malformed input is reported exactly as before.
+ */
+function decodeRecordsFast(
+  raw: Buffer,
+  start: number,
+  count: number,
+  records: BackupRecord[],
+): number | undefined {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const end = raw.length;
-  const records: BackupRecord[] = [];
-  let pos = 0;
-  for (let index = 0; index < expectedCount; index++) {
+  let pos = start;
+  for (let index = 0; index < count; index++) {
     if (end - pos < MIN_RECORD_BYTES) return undefined;
     const attributes = raw[pos] as number;
     if (attributes > 1) return undefined;
@@ -170,7 +198,7 @@ function decodeRecordsFast(raw: Buffer, expectedCount: number): BackupRecord[] |
     }
     records.push({ offset, timestamp, timestampType: attributes === 1 ? 1 : 0, key, value, headers });
   }
-  return pos === end ? records : undefined;
+  return pos;
 }
 
 /** What summarizeRecords found in a well-formed block. */

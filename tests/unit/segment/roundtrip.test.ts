@@ -196,6 +196,21 @@ describe('block boundaries', () => {
       expect(await collect(readSegmentBlocks(path, { fromOffset: 1000n }))).toEqual([]);
     });
   });
+
+  it('hands a block of many records out in slices of at most 1000, in order and complete', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 's');
+      const records = sampleRecords(2500, 3);
+      await writeFile(path, records, 'zstd', 64 * 1024 * 1024); // one block
+      expect((await readSegmentHeader(path)).blockCount).toBe(1);
+      const slices: BackupRecord[][] = [];
+      for await (const slice of readSegmentBlocks(path)) slices.push(slice);
+      expect(slices.map((slice) => slice.length)).toEqual([1000, 1000, 500]);
+      expectSameRecords(slices.flat(), records);
+      const from = await collect(readSegmentBlocks(path, { fromOffset: 1234n }));
+      expect(from.map((r) => r.offset)).toEqual(records.slice(1234).map((r) => r.offset));
+    });
+  });
 });
 
 async function writeFile(
