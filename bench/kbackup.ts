@@ -1,25 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { LAUNCHER_FLAGS } from '../tests/support/cli.js';
 import { assertOk, directoryBytes, runMeasured, type Measured } from './proc.js';
 
 /** The built CLI, run as a user runs it (`node <bin/kbackup's flags> dist/cli/main.js --json ...`). */
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-/**
- * The Node flags bin/kbackup starts the CLI with (its `exec node FLAGS "$0"` line), so that the benchmark
- * measures what users run, while it can still add its own flags such as --cpu-prof.
- */
-export const LAUNCHER_FLAGS = launcherFlags();
-
-function launcherFlags(): string[] {
-  const bin = readFileSync(new URL('../bin/kbackup', import.meta.url), 'utf8');
-  const flags = /exec node ((?:--\S+\s+)*)"\$0"/.exec(bin)?.[1];
-  if (flags === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
-  return flags
-    .trim()
-    .split(/\s+/)
-    .filter((f) => f.length > 0);
-}
+/** The Node flags bin/kbackup starts the CLI with: the benchmark measures what users run. */
+export { LAUNCHER_FLAGS };
 
 export interface CliRun {
   durationMs: number;

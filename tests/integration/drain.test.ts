@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Consumer } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLI_ENTRY, runCli, tempRepo, type CliResult } from '../support/cli.js';
+import { CLI_ARGV, runCli, tempRepo, type CliResult } from '../support/cli.js';
 import { consumeAsGroup } from '../support/group-consumer.js';
 import {
   clientOptions,
@@ -54,7 +54,7 @@ interface RunningDrain {
 }
 
 function startDrain(args: string[]): RunningDrain {
-  const child = spawn(process.execPath, [CLI_ENTRY, 'drain', '--bootstrap', bootstrap, ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGV, 'drain', '--bootstrap', bootstrap, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: DrainDoc[] = [];

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { CLI_ENTRY, tempRepo } from '../support/cli.js';
+import { CLI_ARGV, tempRepo } from '../support/cli.js';
 import { createTopic, produceRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
 import { pollUntil } from '../support/wait.js';
 
@@ -13,7 +13,7 @@ interface Run {
 
 /** Runs the CLI under a pseudo-terminal (util-linux `script`), as in an SRE's shell; stdout and stderr merge. */
 function runOnTty(args: string[]): Promise<Run> {
-  const command = [process.execPath, CLI_ENTRY, ...args]
+  const command = [process.execPath, ...CLI_ARGV, ...args]
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
     .join(' ');
   return new Promise((resolve, reject) => {
@@ -74,7 +74,7 @@ describe('--metrics-port', () => {
     const child = spawn(
       process.execPath,
       [
-        CLI_ENTRY,
+        ...CLI_ARGV,
         '--json',
         '--metrics-port',
         '127.0.0.1:0',
@@ -143,7 +143,7 @@ describe('--metrics-port', () => {
   it('refuses a malformed address as a usage error before doing anything', async () => {
     const child = spawn(
       process.execPath,
-      [CLI_ENTRY, '--metrics-port', 'nine', 'list', '--repo', tempRepo()],
+      [...CLI_ARGV, '--metrics-port', 'nine', 'list', '--repo', tempRepo()],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

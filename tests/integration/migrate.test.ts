@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { CLI_ENTRY, runCliJson, tempRepo } from '../support/cli.js';
+import { CLI_ARGV, runCliJson, tempRepo } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { edgeCaseRecords } from '../support/data.js';
 import { consumeAsGroup } from '../support/group-consumer.js';
@@ -80,7 +80,7 @@ describe('kbackup migrate', () => {
     await createTopic(bootstrap, topic, { partitions: 2 });
     await produceRecords(bootstrap, topic, edgeCaseRecords(2, 50));
     const args = migrateArgs(bootstrap, bootstrap, topic, copy, tempRepo('kbackup-migrate-'));
-    const child = spawn(process.execPath, [CLI_ENTRY, '--json', ...args, '--follow'], {
+    const child = spawn(process.execPath, [...CLI_ARGV, '--json', ...args, '--follow'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,10 +1,30 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** The built CLI, run exactly as a user would (`npm test` builds it first). */
+/** The built CLI (`npm test` builds it first). */
 export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+/**
+ * The Node flags bin/kbackup starts the CLI with (its `exec node FLAGS "$0"` line). Tests and benchmarks
+ * run `node FLAGS dist/cli/main.js`, so that they measure and exercise what users run (the flags bound the
+ * young generation, which shows in peak memory), while they can still add flags of their own.
+ */
+export const LAUNCHER_FLAGS = launcherFlags();
+
+/** What follows `node` to run the CLI as bin/kbackup does: `spawn(process.execPath, [...CLI_ARGV, ...args])`. */
+export const CLI_ARGV: readonly string[] = [...LAUNCHER_FLAGS, CLI_ENTRY];
+
+function launcherFlags(): string[] {
+  const bin = readFileSync(resolve(import.meta.dirname, '../../bin/kbackup'), 'utf8');
+  const flags = /exec node ((?:--\S+\s+)*)"\$0"/.exec(bin)?.[1];
+  if (flags === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
+  return flags
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f.length > 0);
+}
 
 /** `kbackup restore` of `backupId` from `repo`, renaming topic `from` to `to`, plus `extra` flags. */
 export function restoreArgs(
@@ -40,7 +60,7 @@ export function runCli(
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
