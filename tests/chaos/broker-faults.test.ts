@@ -17,6 +17,7 @@ import {
   readProgress,
   segmentFiles,
   spawnCli,
+  whileFrozen,
 } from './support/faults.js';
 
 /**
@@ -32,6 +33,14 @@ const RECORDS = 4_500;
 type BackupDoc = { backupId: string; resumed: boolean; totals: { records: number } };
 
 /** Verifies a backup and restores it into `target`; returns nothing, asserts record-for-record equality. */
+/** kill -9 of the current leader of partition 0 of `topic`; returns its node id. */
+async function killLeader(cluster: KafkaCluster, topic: string): Promise<number> {
+  const leader = await cluster.leaderOf(topic, 0);
+  expect(leader).toBeGreaterThan(0);
+  await cluster.killNode(leader, 'SIGKILL');
+  return leader;
+}
+
 async function verifyAndRestore(cluster: KafkaCluster, repo: string, backupId: string, topic: string) {
   const source = await expectVerifiesAndRestoresExactly(
     cluster.bootstrap,
@@ -80,17 +89,10 @@ describe('chaos: single broker killed with SIGKILL mid-backup', () => {
       async () => (backup.running() ? (await durableSegmentCount(repo, topic, PARTITIONS)) >= 1 : 'exited'),
       { timeoutMs: 60_000, intervalMs: 5, description: 'the first durable segment' },
     );
-    // Frozen while the broker is killed, so that the kill lands mid-run however fast the machine is.
-    await backup.freeze();
+    // Inject: kill -9 the only broker, then bring it back with the same data.
     const [node] = cluster.nodes;
     if (!node) throw new Error('no node');
-    try {
-      expect(backup.running(), 'the backup finished before the broker could be killed').toBe(true);
-      // Inject: kill -9 the only broker, then bring it back with the same data.
-      await cluster.killNode(node.nodeId, 'SIGKILL');
-    } finally {
-      backup.thaw();
-    }
+    await whileFrozen(backup, 'backup', () => cluster.killNode(node.nodeId, 'SIGKILL'));
     await cluster.restartNode(node.nodeId);
 
     const first = await backup.result;
@@ -221,19 +223,11 @@ describe('chaos: 3-node cluster (RF=3, min.insync.replicas=2), partition leader 
       },
       { timeoutMs: 60_000, intervalMs: 5, description: 'a durable segment of partition 0' },
     );
-    // Frozen while the leader is looked up and killed: the kill lands mid-read however fast the machine is.
-    await backup.freeze();
-    let leader: number;
-    try {
-      expect(backup.running(), 'the backup finished before the leader could be killed').toBe(true);
-      leader = await cluster.leaderOf(topic, 0);
-      expect(leader).toBeGreaterThan(0);
+    const leader = await whileFrozen(backup, 'backup', async () => {
       const before = await readProgress(repo, id, topic, 0);
       expect(before?.done, 'partition 0 was already fully read when its leader was killed').not.toBe(true);
-      await cluster.killNode(leader, 'SIGKILL');
-    } finally {
-      backup.thaw();
-    }
+      return killLeader(cluster, topic);
+    });
 
     const result = await backup.result;
     console.log(`backup across the loss of leader ${leader} took ${result.elapsedMs} ms`);
@@ -272,17 +266,7 @@ describe('chaos: 3-node cluster (RF=3, min.insync.replicas=2), partition leader 
       },
       { timeoutMs: 60_000, intervalMs: 5, description: `200 records restored into ${target}-0` },
     );
-    // Frozen while the leader is looked up and killed: the kill lands mid-run however fast the machine is.
-    await restore.freeze();
-    let leader: number;
-    try {
-      expect(restore.running(), 'the restore finished before the leader could be killed').toBe(true);
-      leader = await cluster.leaderOf(target, 0);
-      expect(leader).toBeGreaterThan(0);
-      await cluster.killNode(leader, 'SIGKILL');
-    } finally {
-      restore.thaw();
-    }
+    const leader = await whileFrozen(restore, 'restore', () => killLeader(cluster, target));
 
     const first = await restore.result;
     console.log(`restore with leader ${leader} killed exited ${first.code} after ${first.elapsedMs} ms`);

@@ -49,6 +49,20 @@ export function spawnCli(args: string[]): RunningCli {
   };
 }
 
+/**
+ * Freezes `run`, lets `act` inject a fault (kill a broker, ...) while the run cannot move, then lets it
+ * continue, also when `act` fails: the fault lands at the point the test chose, however fast the machine.
+ */
+export async function whileFrozen<T>(run: RunningCli, what: string, act: () => Promise<T>): Promise<T> {
+  await run.freeze();
+  try {
+    expect(run.running(), `the ${what} finished before the fault could be injected`).toBe(true);
+    return await act();
+  } finally {
+    run.thaw();
+  }
+}
+
 /** Seeded records spread round-robin over `partitions`, timestamps relative to now (retention). */
 export function makeRecords(
   count: number,
