@@ -1,4 +1,4 @@
-import { Connection, fetchV17, type RecordsBatch } from '@platformatic/kafka';
+import { Connection, fetchV13, type RecordsBatch } from '@platformatic/kafka';
 import {
   getMetadata,
   isolationLevel,
@@ -26,8 +26,8 @@ export interface ReadOptions {
   timeoutMs?: number;
 }
 
-/** One partition of a Fetch v17 response (the type is not re-exported from the package root). */
-type FetchResponsePartition = fetchV17.FetchResponse['responses'][number]['partitions'][number];
+/** One partition of a Fetch v13 response (the type is not re-exported from the package root). */
+type FetchResponsePartition = fetchV13.FetchResponse['responses'][number]['partitions'][number];
 
 const IS_TRANSACTIONAL = 1 << 4;
 const IS_CONTROL = 1 << 5;
@@ -173,7 +173,9 @@ class PartitionReader {
     const broker = metadata.brokers.get(leader);
     if (!topicMetadata || !broker) throw new Error(`no leader for ${this.topic}/${partition}`);
     const connection = await this.#connection(broker.host, broker.port);
-    const response = await fetchV17.api.async(
+    // v13, the first version with topic ids, is the newest every supported broker (Kafka 3.1+) accepts: this
+    // reader talks to the broker without version negotiation, and Kafka 3.7 refuses v17.
+    const response = await fetchV13.api.async(
       connection,
       100, // max wait ms: data below the end offset is always there
       1,
