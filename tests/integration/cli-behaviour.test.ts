@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { runCli, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { edgeCaseRecords } from '../support/data.js';
 import {
@@ -91,18 +91,7 @@ describe('CLI behaviour on a real broker', () => {
     const plan = await runCliJson<{
       status: string;
       plan: { totals: { records: number; partitions: number } };
-    }>([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-      '--dry-run',
-    ]);
+    }>([...restoreArgs({ repo, backupId, bootstrap }, topic, target), '--dry-run']);
     expect(plan.status).toBe('planned');
     expect(plan.plan.totals).toMatchObject({ records: 150, partitions: 3 });
     expect((await getMetadata(bootstrap)).topics.has(target)).toBe(false);
@@ -110,19 +99,7 @@ describe('CLI behaviour on a real broker', () => {
 
   it('restores a subset of partitions and nothing else', async () => {
     const target = `${topic}-p1`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-      '--partitions',
-      '1',
-    ]);
+    await runCliJson([...restoreArgs({ repo, backupId, bootstrap }, topic, target), '--partitions', '1']);
     const [source, restored] = await Promise.all([
       readAllRecords(bootstrap, topic),
       readAllRecords(bootstrap, target),
@@ -133,18 +110,7 @@ describe('CLI behaviour on a real broker', () => {
 
   it('adds provenance headers only when asked', async () => {
     const target = `${topic}-prov`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-      '--provenance-headers',
-    ]);
+    await runCliJson([...restoreArgs({ repo, backupId, bootstrap }, topic, target), '--provenance-headers']);
     const [source, restored] = await Promise.all([
       readAllRecords(bootstrap, topic),
       readAllRecords(bootstrap, target),
@@ -164,17 +130,7 @@ describe('CLI behaviour on a real broker', () => {
   it('refuses a target topic with too few partitions, and a non-empty target', async () => {
     const small = uniqueTopic('small');
     await createTopic(bootstrap, small, { partitions: 1 });
-    const tooFew = await runCli([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${small}`,
-    ]);
+    const tooFew = await runCli([...restoreArgs({ repo, backupId, bootstrap }, topic, small)]);
     expect(tooFew.code).toBe(2);
     expectCleanError(
       tooFew.stderr,

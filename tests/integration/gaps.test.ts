@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { translateOffset, type OffsetRun } from '../../src/core/offset-map.js';
-import { runCliJson, tempRepo } from '../support/cli.js';
+import { runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import {
   createTopic,
@@ -117,17 +117,7 @@ describe('offset gaps are preserved, recorded and never mistaken for loss', () =
     }
 
     const target = `${topic}-restored`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backup.backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-    ]);
+    await runCliJson([...restoreArgs({ repo, backupId: backup.backupId, bootstrap }, topic, target)]);
     const restored = await readAllRecords(bootstrap, target);
     expectSameRecords(restored, [source]);
     // The offset map translates every source offset to the restored record's offset, exactly.
@@ -185,17 +175,7 @@ describe('offset gaps are preserved, recorded and never mistaken for loss', () =
     expect(reasons).toEqual(new Set(['aborted-transaction', 'transaction-control']));
 
     const target = `${topic}-restored`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backup.backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
-    ]);
+    await runCliJson([...restoreArgs({ repo, backupId: backup.backupId, bootstrap }, topic, target)]);
     expectSameRecords(await readAllRecords(bootstrap, target), committed);
   });
 });

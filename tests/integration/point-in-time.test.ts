@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { runCliJson, tempRepo } from '../support/cli.js';
+import { runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { consumeAsGroup, type ConsumedRecord } from '../support/group-consumer.js';
 import { startCluster } from '../support/kafka-harness.js';
@@ -53,15 +53,7 @@ describe('point-in-time restore', () => {
     const to = T0 + 20_500n; // exactly partition 1's record 20
     const target = `${topic}-window`;
     const dryRun = await runCliJson<{ plan: { totals: { segments: number } } }>([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
+      ...restoreArgs({ repo, backupId, bootstrap }, topic, target),
       '--from-time',
       new Date(Number(from)).toISOString(),
       '--to-time',
@@ -71,15 +63,7 @@ describe('point-in-time restore', () => {
     // Segments of 7 records: those wholly outside [from, to] are skipped by their min/max timestamps.
     expect(dryRun.plan.totals.segments).toBeLessThan(18);
     await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${target}`,
+      ...restoreArgs({ repo, backupId, bootstrap }, topic, target),
       '--from-time',
       new Date(Number(from)).toISOString(),
       '--to-time',
@@ -93,15 +77,7 @@ describe('point-in-time restore', () => {
 
     const empty = `${topic}-empty-window`;
     const none = await runCliJson<{ totals: { records: number } }>([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${empty}`,
+      ...restoreArgs({ repo, backupId, bootstrap }, topic, empty),
       '--from-time',
       (T0 + 100_000n).toString(),
     ]);
@@ -110,15 +86,7 @@ describe('point-in-time restore', () => {
 
     const byOffset = `${topic}-offsets`;
     await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${topic}=${byOffset}`,
+      ...restoreArgs({ repo, backupId, bootstrap }, topic, byOffset),
       '--from-offset',
       '5',
       '--to-offset',
@@ -160,15 +128,7 @@ describe('consumer-group offsets follow a restore exactly', () => {
     const result = await runCliJson<{
       groupOffsets: { targetGroup: string; partition: number; targetOffset: string }[];
     }>([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backupId,
-      '--bootstrap',
-      targetBootstrap,
-      '--rename',
-      `${topic}=${target}`,
+      ...restoreArgs({ repo, backupId, bootstrap: targetBootstrap }, topic, target),
       '--consumer-groups',
       group,
       '--rename-group',

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { runCli, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { edgeCaseRecords, seededRandom, randomBytesSeeded } from '../support/data.js';
 import { createTopic, produceRecords, readAllRecords, uniqueTopic } from '../support/kafka-helpers.js';
@@ -95,17 +95,7 @@ describe('backup → verify → restore round trip against a real broker', () =>
       expect(verify.ok).toBe(true);
 
       const target = `${source}-restored-${codec}`;
-      await runCliJson([
-        'restore',
-        '--repo',
-        repo,
-        '--backup',
-        backup.backupId,
-        '--bootstrap',
-        bootstrap,
-        '--rename',
-        `${source}=${target}`,
-      ]);
+      await runCliJson([...restoreArgs({ repo, backupId: backup.backupId, bootstrap }, source, target)]);
       const [expected, actual] = await Promise.all([
         readAllRecords(bootstrap, source),
         readAllRecords(bootstrap, target),
@@ -185,17 +175,7 @@ describe('backup → verify → restore round trip against a real broker', () =>
     const small = `${big}-small`;
     await createTopic(bootstrap, small, { partitions: 1, configs: { 'max.message.bytes': '1048576' } });
     const started = Date.now();
-    const result = await runCli([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backup.backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${big}=${small}`,
-    ]);
+    const result = await runCli([...restoreArgs({ repo, backupId: backup.backupId, bootstrap }, big, small)]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/a record is larger than the target allows/);
     expect(result.stderr).toMatch(/hint: Raise max.message.bytes/);
@@ -228,17 +208,7 @@ describe('backup → verify → restore round trip against a real broker', () =>
       [0, '0'],
     ]);
     const target = `${empty}-restored`;
-    await runCliJson([
-      'restore',
-      '--repo',
-      repo,
-      '--backup',
-      backup.backupId,
-      '--bootstrap',
-      bootstrap,
-      '--rename',
-      `${empty}=${target}`,
-    ]);
+    await runCliJson([...restoreArgs({ repo, backupId: backup.backupId, bootstrap }, empty, target)]);
     const restored = await readAllRecords(bootstrap, target);
     expect(restored.map((p) => p.length)).toEqual([0, 0]);
   });
