@@ -290,6 +290,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     });
   }
 
+  /** A fetch that returned no records, with the partition's current offsets so the caller can decide. */
   async #noRecords(request: FetchRequest, offsetOutOfRange: boolean): Promise<FetchResult> {
     const current = (await this.partitionOffsets(request.topic, [request.partition])).get(request.partition);
     return {

@@ -23,10 +23,10 @@ export async function readSegmentHeader(path: string): Promise<SegmentHeader> {
 
 /**
  * Streams a segment block by block, holding one block at a time: yields each block's records (those at
- * or after `fromOffset`, in slices of up to 1000 records) only after the block has been checked, and checks the file as a whole after
- * the last block. A consumer therefore sees every record it is given verified, but learns about damage
- * further on only when it gets there; the SegmentCorruptError's offset range says what is missing.
- * Returns the header when done.
+ * or after `fromOffset`, in slices of up to 1000 records) only after the block has been checked, and
+ * checks the file as a whole after the last block. A consumer therefore sees every record it is given
+ * verified, but learns about damage further on only when it gets there; the SegmentCorruptError's offset
+ * range says what is missing. Returns the header when done.
  */
 export async function* readSegmentBlocks(
   path: string,

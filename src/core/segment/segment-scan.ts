@@ -62,9 +62,9 @@ export async function scanHeader(source: ByteSource, path: string): Promise<Segm
 /**
  * The one segment decoder, behind readSegmentBlocks, verifySegment and decodeSegment. Yields the
  * records of each block, in slices of at most SLICE_RECORDS, once that block's framing, CRC, decompressed
- * length and records have all been checked, and checks the whole-file totals, body CRC and trailer after the last block; returns the
- * header. Damage throws SegmentCorruptError covering offsets from just after the last record verified
- * (or the header's firstOffset) through the header's lastOffset.
+ * length and records have all been checked, and checks the whole-file totals, body CRC and trailer after
+ * the last block; returns the header. Damage throws SegmentCorruptError covering offsets from just after
+ * the last record verified (or the header's firstOffset) through the header's lastOffset.
  */
 export function scanSegment(
   source: ByteSource,
