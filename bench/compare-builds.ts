@@ -20,7 +20,7 @@ import { defaultKafkaVersion, resolveKafkaLibs, startCluster } from '../tests/su
 import { createTopic } from '../tests/support/kafka-helpers.js';
 import { writePayloadFile } from './dataset.js';
 import { producerPerformance } from './kafka-tools.js';
-import { LAUNCHER_FLAGS } from './kbackup.js';
+import { LAUNCHER_FLAGS } from '../tests/support/cli.js';
 import { assertOk, runMeasured, type Measured } from './proc.js';
 
 const { values, positionals } = parseArgs({

@@ -1,12 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import { LAUNCHER_FLAGS } from '../tests/support/cli.js';
+import { CLI_ENTRY, LAUNCHER_FLAGS } from '../tests/support/cli.js';
 import { assertOk, directoryBytes, runMeasured, type Measured } from './proc.js';
-
-/** The built CLI, run as a user runs it (`node <bin/kbackup's flags> dist/cli/main.js --json ...`). */
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-
-/** The Node flags bin/kbackup starts the CLI with: the benchmark measures what users run. */
-export { LAUNCHER_FLAGS };
 
 export interface CliRun {
   durationMs: number;
@@ -61,7 +54,8 @@ async function cli(
 ): Promise<[Record<string, unknown>, CliRun]> {
   const run = await runMeasured(
     process.execPath,
-    [...LAUNCHER_FLAGS, ...(ctx.nodeFlags ?? []), CLI, '--json', ...args],
+    // As a user runs it (bin/kbackup's Node flags), plus the benchmark's own (--cpu-prof) before the entry.
+    [...LAUNCHER_FLAGS, ...(ctx.nodeFlags ?? []), CLI_ENTRY, '--json', ...args],
     {
       brokerPid: ctx.brokerPid,
     },
