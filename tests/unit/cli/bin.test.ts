@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,5 +22,24 @@ describe('the kbackup bin', () => {
       expect(help).toContain(command);
     expect(help).toMatch(/Exit codes:\n\s+0 {2}ok/);
     expect(help).toMatch(/143 {2}terminated/);
+  });
+
+  it('refuses an unsupported Node with exit 7 and a message, before the CLI loads', () => {
+    // The preload makes this Node report an old version, as an old node on PATH would.
+    const oldNode =
+      'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.20.2"}})';
+    const run = spawnSync(
+      process.execPath,
+      ['--import', oldNode, resolve(root, 'bin/kbackup'), '--version'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status).toBe(7);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^kbackup: error: Node.js 20.20.2 is too old for kbackup, which needs Node.js 22.22\+ or 24.6\+.\n  hint: /,
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });
