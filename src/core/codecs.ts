@@ -99,8 +99,11 @@ function zstdOptions(raw: Buffer, level: number | undefined): zlib.ZstdOptions {
 }
 
 // maxOutputLength stops a hostile or damaged stream from inflating far beyond the block's declared size.
+// One byte more than the block: zlib takes an output chunk that it filled to the last byte as a sign of
+// more output and allocates a second chunk of the same size before it finds the stream's end, which
+// doubled the large allocations of verify and restore (and the malloc fragmentation they leave behind).
 function inflateOptions(rawLength: number): { chunkSize: number; maxOutputLength: number } {
-  return { chunkSize: chunkSize(rawLength), maxOutputLength: Math.max(1, rawLength) };
+  return { chunkSize: chunkSize(rawLength + 1), maxOutputLength: Math.max(1, rawLength) };
 }
 
 /**

@@ -111,7 +111,13 @@ function writeBytes(buf: Buffer, pos: number, value: Buffer | null): number {
  * The client's own encoder builds a buffer per field and record and concatenates them twice per request
  * (a third of restore's main thread), and it truncates timestamp deltas beyond 32 bits.
  */
-export function encodeRecordBatch(records: readonly BatchRecord[], header: BatchHeader, now: bigint): Buffer {
+export function encodeRecordBatch(
+  records: readonly BatchRecord[],
+  header: BatchHeader,
+  now: bigint,
+  /** Where the batch is written: a buffer of exactly `bytes` bytes (a caller may hand out reused memory). */
+  allocate: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes),
+): Buffer {
   const count = records.length;
   const firstTimestamp = records[0]?.timestamp ?? now;
   let maxTimestamp = firstTimestamp;
@@ -131,7 +137,7 @@ export function encodeRecordBatch(records: readonly BatchRecord[], header: Batch
     total += varIntSize(size) + size;
   }
 
-  const buf = Buffer.allocUnsafe(total);
+  const buf = allocate(total);
   buf.writeBigInt64BE(0n, 0);
   buf.writeInt32BE(total - BATCH_LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
   buf.writeInt32BE(header.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);

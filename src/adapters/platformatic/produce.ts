@@ -60,6 +60,15 @@ const produceApiFor = replacementApis(
 const SEQUENCE_LIMIT = 2 ** 31;
 
 /**
+ * Batches are encoded into reused buffers of this size (larger batches get their own): a fresh buffer of
+ * about 1 MiB per request, next to the client's copy of it into the request, was a large part of the
+ * malloc churn that fragmented restore's heap. A buffer goes back to the pool only once the broker has
+ * answered, by which time the client has copied the request into its own buffer.
+ */
+const BATCH_BUFFER_BYTES = 1024 * 1024;
+const MAX_SPARE_BATCH_BUFFERS = 4;
+
+/**
  * An idempotent producer (acks=all) that sends kbackup's record batches (batch-writer.ts) itself. It uses
  * the client's Producer only for what is not per record: the producer id (InitProducerId), API version
  * negotiation and its connections (TLS, SASL). The client's `send()` builds a message object, two Maps and
@@ -81,6 +90,7 @@ export class IdempotentProducer {
   readonly #inFlight = new Set<string>();
   /** Record count of a partition's failed batch, which the next call must retry. */
   readonly #unacknowledged = new Map<string, number>();
+  readonly #spareBatchBuffers: Buffer[] = [];
 
   constructor(
     private readonly client: Producer,
@@ -127,6 +137,7 @@ export class IdempotentProducer {
   ): Promise<bigint> {
     const info = await this.#producerInfo();
     const sequence = this.#sequences.get(key) ?? 0;
+    let pooled: Buffer | undefined;
     const batch = encodeRecordBatch(
       records,
       {
@@ -136,6 +147,11 @@ export class IdempotentProducer {
         transactional: false,
       },
       BigInt(Date.now()),
+      (bytes) => {
+        if (bytes > BATCH_BUFFER_BYTES) return Buffer.allocUnsafe(bytes);
+        pooled = this.#spareBatchBuffers.pop() ?? Buffer.allocUnsafe(BATCH_BUFFER_BYTES);
+        return pooled.subarray(0, bytes);
+      },
     );
     const [api, connection] = await Promise.all([this.#api(), this.#connection(leader)]);
     let response: ProduceV11.ProduceResponse;
@@ -162,6 +178,10 @@ export class IdempotentProducer {
       );
     }
     this.#sequences.set(key, (sequence + records.length) % SEQUENCE_LIMIT);
+    // Only after an answer: a failed request might still be queued in the client, holding the buffer.
+    if (pooled !== undefined && this.#spareBatchBuffers.length < MAX_SPARE_BATCH_BUFFERS) {
+      this.#spareBatchBuffers.push(pooled);
+    }
     return baseOffset;
   }
 

@@ -21,7 +21,10 @@ export interface SegmentBuildOptions {
   blockBytes?: number;
 }
 
-/** Where a segment's bytes go: a file handle or memory. Writes are positional and never overlap. */
+/**
+ * Where a segment's bytes go: a file handle or memory. Writes are positional and never overlap. The
+ * buffers are lent: once write() resolves the builder reuses them, so a sink that keeps bytes must copy.
+ */
 export interface SegmentSink {
   write(buffers: Buffer[], position: number): Promise<void>;
 }
@@ -39,6 +42,12 @@ const MAX_IN_FLIGHT = 2;
 const MAX_BLOCK_BYTES = 0x7fff_ffff;
 /** A block buffer starts at the block size up to this, and grows by doubling beyond it. */
 const MAX_INITIAL_BLOCK_BUFFER = 4 * 1024 * 1024;
+/**
+ * Block buffers kept for reuse: one per block in flight plus the one being filled. A fresh 1 MiB buffer
+ * per block came from malloc every time, and the churn of such buffers (with zlib's output buffers and
+ * the fetched responses) fragmented the heap by tens of MiB of resident memory.
+ */
+const MAX_SPARE_BUFFERS = MAX_IN_FLIGHT + 1;
 const EMPTY_BLOCK = Buffer.alloc(0);
 
 /**
@@ -59,9 +68,11 @@ export class SegmentBuilder {
   private readonly blockBytes: number;
   /** The block being filled: records are encoded into it as they arrive (see append). */
   private block: Buffer = EMPTY_BLOCK;
-  private blockView = new DataView(EMPTY_BLOCK.buffer, 0, 0);
+  private blockView: DataView = new DataView(EMPTY_BLOCK.buffer, 0, 0);
   private pendingCount = 0;
   private pendingBytes = 0;
+  /** Block buffers of the initial size whose block is written: reused before any new one is allocated. */
+  private readonly spareBuffers: Buffer[] = [];
   /** Blocks compressing or waiting to be written, oldest first; they complete in this order. */
   private readonly inFlight: Promise<void>[] = [];
   /** The last block's write; each block's write waits on it, which keeps blocks in file order. */
@@ -186,10 +197,11 @@ export class SegmentBuilder {
   private reserve(size: number): void {
     const needed = this.pendingBytes + size;
     if (needed <= this.block.length) return;
-    let capacity =
-      this.pendingCount === 0 ? Math.min(this.blockBytes, MAX_INITIAL_BLOCK_BUFFER) : this.block.length;
+    const initial = Math.min(this.blockBytes, MAX_INITIAL_BLOCK_BUFFER);
+    let capacity = this.pendingCount === 0 ? initial : this.block.length;
     while (capacity < needed) capacity *= 2;
-    const grown = Buffer.allocUnsafe(Math.max(capacity, needed));
+    const spare = capacity === initial ? this.spareBuffers.pop() : undefined;
+    const grown = spare ?? Buffer.allocUnsafe(Math.max(capacity, needed));
     if (this.pendingCount > 0) this.block.copy(grown, 0, 0, this.pendingBytes);
     this.block = grown;
     this.blockView = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
@@ -197,13 +209,14 @@ export class SegmentBuilder {
 
   /** Starts compressing the pending records; returns a promise only if the caller must wait for a slot. */
   private closeBlock(): Promise<void> | undefined {
-    const raw = this.block.subarray(0, this.pendingBytes);
+    const buffer = this.block;
     const recordCount = this.pendingCount;
-    // The next block gets a fresh buffer: this one is compressed (and maybe stored as is) asynchronously.
+    const rawLength = this.pendingBytes;
+    // The next block takes another buffer: this one is compressed (and maybe stored as is) asynchronously.
     this.block = EMPTY_BLOCK;
     this.pendingCount = 0;
     this.pendingBytes = 0;
-    this.launch(raw, recordCount);
+    this.launch(buffer, rawLength, recordCount);
     if (this.inFlight.length < MAX_IN_FLIGHT) return undefined;
     return this.gate(this.waitForSlot());
   }
@@ -213,12 +226,11 @@ export class SegmentBuilder {
     this.throwIfFailed();
   }
 
-  private launch(raw: Buffer, recordCount: number): void {
-    const rawLength = raw.length;
-    const compressed = compressBlock(this.codec, raw, this.level);
+  private launch(buffer: Buffer, rawLength: number, recordCount: number): void {
+    const compressed = compressBlock(this.codec, buffer.subarray(0, rawLength), this.level);
     // Handled below once the previous write is done; this stops an early rejection counting as unhandled.
     compressed.catch(() => undefined);
-    const done = this.writeBlock(this.writeTail, compressed, rawLength, recordCount);
+    const done = this.writeBlock(this.writeTail, compressed, buffer, rawLength, recordCount);
     this.inFlight.push(done);
     this.writeTail = done;
   }
@@ -227,6 +239,7 @@ export class SegmentBuilder {
   private async writeBlock(
     previous: Promise<void>,
     compressed: Promise<Buffer>,
+    buffer: Buffer,
     rawLength: number,
     recordCount: number,
   ): Promise<void> {
@@ -242,11 +255,20 @@ export class SegmentBuilder {
       await this.sink.write([blockHeader, stored], at);
       this.bodyCrc = crc32cCombine(crc32c(blockHeader, this.bodyCrc), storedCrc, stored.length);
       this.blockCount++;
+      // Compressed and written (with codec none, `stored` is this buffer): nothing refers to it any more.
+      this.recycle(buffer);
     } catch (error) {
       this.failure ??= { error };
     } finally {
       // Blocks finish in launch order (each awaits the previous), so this block is the oldest entry.
       void this.inFlight.shift();
+    }
+  }
+
+  private recycle(buffer: Buffer): void {
+    const initial = Math.min(this.blockBytes, MAX_INITIAL_BLOCK_BUFFER);
+    if (buffer.length === initial && this.spareBuffers.length < MAX_SPARE_BUFFERS) {
+      this.spareBuffers.push(buffer);
     }
   }
 }

@@ -14,7 +14,8 @@ export async function encodeSegment(
   const chunks: { position: number; buffers: Buffer[] }[] = [];
   const sink: SegmentSink = {
     write: (buffers, position) => {
-      chunks.push({ position, buffers });
+      // Copied: the builder reuses its buffers once a write resolves.
+      chunks.push({ position, buffers: buffers.map((b) => Buffer.from(b)) });
       return Promise.resolve();
     },
   };

@@ -54,6 +54,15 @@ describe('encodeRecordBatch', () => {
     expect(ours.equals(theirs)).toBe(true);
   });
 
+  it('writes the same bytes into a reused, dirty buffer that the caller hands out', () => {
+    const header = { producerId: 7n, producerEpoch: 3, firstSequence: 5, transactional: false };
+    const fresh = encodeRecordBatch(records(), header, NOW);
+    const dirty = Buffer.alloc(fresh.length + 100, 0xa5);
+    const reused = encodeRecordBatch(records(), header, NOW, (bytes) => dirty.subarray(0, bytes));
+    expect(reused.buffer).toBe(dirty.buffer);
+    expect(reused.equals(fresh)).toBe(true);
+  });
+
   it('round-trips every field through a v2 batch decoder, null distinct from empty', () => {
     const input = records();
     const bytes = encodeRecordBatch(

@@ -38,7 +38,7 @@ describe('the kbackup bin', () => {
     expect(run.status).toBe(7);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /^kbackup: error: Node.js 20.20.2 is too old for kbackup, which needs Node.js 22.22\+ or 24.6\+.\n  hint: /,
+      /^kbackup: error: Node.js 20.20.2 is too old for kbackup, which needs Node.js 22.22\+ or 24.6\+.\n {2}hint: /,
     );
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CodecName } from '../../../src/core/codecs.js';
 import type { BackupRecord } from '../../../src/core/record.js';
+import { SegmentBuilder, type SegmentSink } from '../../../src/core/segment/builder.js';
 import { INT64_MAX, INT64_MIN } from '../../../src/core/segment/format.js';
 import { decodeSegment, encodeSegment } from '../../../src/core/segment/memory.js';
 import { readSegmentBlocks, readSegmentHeader } from '../../../src/core/segment/segment-reader.js';
@@ -179,6 +180,38 @@ describe('block boundaries', () => {
     expect(buf.readUInt32BE(80 + 8)).toBe(10);
     expectSameRecords((await decodeSegment(buf, 'm')).records, records);
   });
+
+  it.each(['none', 'zstd'] as const)(
+    'reuses a block buffer only after its block is written (%s, slow sink)',
+    async (codec) => {
+      // The sink takes its copy only when the write resolves, as a file write reads the buffer while it
+      // is pending: a buffer reused for the next block before then would show up as wrong bytes.
+      const file = new Map<number, Buffer>();
+      const sink: SegmentSink = {
+        write: async (buffers, position) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          let at = position;
+          for (const buf of buffers) {
+            file.set(at, Buffer.from(buf));
+            at += buf.length;
+          }
+        },
+      };
+      const records = Array.from({ length: 60 }, (_, i) =>
+        rec(i, { key: Buffer.from(`k${i}`), value: Buffer.alloc(300, i + 1), headers: [] }),
+      );
+      const builder = new SegmentBuilder(sink, { codec, blockBytes: 1000 });
+      for (const record of records) {
+        const wait = builder.append(record);
+        if (wait) await wait;
+      }
+      const { fileBytes } = await builder.finish();
+      expect((await builder.settle(), file.size)).toBeGreaterThan(20);
+      const out = Buffer.alloc(fileBytes);
+      for (const [at, buf] of file) out.set(buf, at);
+      expectSameRecords((await decodeSegment(out, 'm')).records, records);
+    },
+  );
 
   it('closes exactly at the target', async () => {
     const small = (o: number): BackupRecord => rec(o, { key: null, value: Buffer.alloc(71), headers: [] });
