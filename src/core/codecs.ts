@@ -3,6 +3,7 @@ import zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
 import { KbackupError } from './errors.js';
+import { zstdCompressFrame } from './zstd-stream.js';
 
 /**
  * Block codecs for segment files. The numeric ids are Kafka's own compression ids so that a segment's
@@ -75,7 +76,6 @@ export function checkLevel(codec: CodecName, level: number | undefined): void {
 
 const gzipAsync = promisify(zlib.gzip);
 const gunzipAsync = promisify(zlib.gunzip);
-const zstdCompressAsync = promisify(zlib.zstdCompress);
 const zstdDecompressAsync = promisify(zlib.zstdDecompress);
 
 // zlib's convenience methods emit 16 KiB chunks and join them at the end; one chunk of the final size
@@ -110,7 +110,8 @@ function inflateOptions(rawLength: number): { chunkSize: number; maxOutputLength
  * Compresses one block on the libuv thread pool (zlib, lz4-napi and snappy all do their work there), so
  * the caller's event loop keeps filling the next block meanwhile. 'none' returns `raw` itself.
  * lz4 uses the standard LZ4 frame format (lz4_flex), without its optional content checksum: the block
- * CRC-32C already covers the stored bytes.
+ * CRC-32C already covers the stored bytes. zstd writes one frame per block with a reused compressor
+ * (zstd-stream.ts).
  */
 export async function compressBlock(codec: CodecName, raw: Buffer, level?: number): Promise<Buffer> {
   checkLevel(codec, level);
@@ -125,7 +126,7 @@ export async function compressBlock(codec: CodecName, raw: Buffer, level?: numbe
       case 'lz4':
         return await lz4.compressFrame(raw);
       case 'zstd':
-        return await zstdCompressAsync(raw, zstdOptions(raw, level));
+        return await zstdCompressFrame(raw, level ?? DEFAULT_LEVEL.zstd);
     }
   } catch (error) {
     throw compressError(codec, error);

@@ -38,11 +38,13 @@ export function decodeFetchedBatches(
  *
  * `skipped` and `nextOffset` of the result grow as the iteration goes: when a batch's records are yielded,
  * every range skipped up to the end of that batch is in `skipped`. A corrupt batch throws from the iteration.
+ * `release` is called once the iteration ends, however it ends (the records' bytes are free from then on).
  */
 export function streamFetchedBatches(
   request: FetchRequest,
   partition: FetchedPartition,
   raw: Buffer | null | undefined,
+  release: () => void = () => undefined,
 ): FetchedBatches {
   const result: FetchedBatches = {
     batches: [],
@@ -53,8 +55,19 @@ export function streamFetchedBatches(
     logStartOffset: partition.logStartOffset,
     offsetOutOfRange: false,
   };
-  result.batches = decodeBatches(request, partition, raw, result);
+  result.batches = releasing(decodeBatches(request, partition, raw, result), release);
   return result;
+}
+
+function* releasing<T>(
+  items: Generator<T, void, undefined>,
+  release: () => void,
+): Generator<T, void, undefined> {
+  try {
+    yield* items;
+  } finally {
+    release();
+  }
 }
 
 function* decodeBatches(

@@ -30,7 +30,7 @@ import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
 import { withinDeadline } from './deadline.js';
 import { decodeFetchedBatches, streamFetchedBatches } from './fetch-decoder.js';
-import { RawFetchConsumer, type RawFetchPartition } from './raw-fetch.js';
+import { fetchBuffers, RawFetchConsumer, type RawFetchPartition } from './raw-fetch.js';
 import { LeaderCache } from './leaders.js';
 import { IdempotentProducer } from './produce.js';
 
@@ -236,7 +236,12 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
 
   async fetchBatches(request: FetchRequest): Promise<FetchedBatches> {
     const fetched = await this.#fetchPartition(request);
-    if ('recordsBytes' in fetched) return streamFetchedBatches(request, fetched, fetched.recordsBytes);
+    if ('recordsBytes' in fetched) {
+      const bytes = fetched.recordsBytes;
+      return streamFetchedBatches(request, fetched, bytes, () => {
+        if (bytes) fetchBuffers.release(bytes);
+      });
+    }
     const { records, ...rest } = fetched;
     return { ...rest, batches: records.length > 0 ? [records] : [] };
   }

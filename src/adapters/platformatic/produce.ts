@@ -13,6 +13,7 @@ import {
   type ProducerInfo,
   type produceV11 as ProduceV11,
 } from '@platformatic/kafka';
+import { BufferPool } from '../../core/buffer-pool.js';
 import { KbackupError } from '../../core/errors.js';
 import type { ProduceRecord } from '../../core/ports/kafka-port.js';
 import { replacementApis } from './api-swap.js';
@@ -60,10 +61,9 @@ const produceApiFor = replacementApis(
 const SEQUENCE_LIMIT = 2 ** 31;
 
 /**
- * Batches are encoded into reused buffers of this size (larger batches get their own): a fresh buffer of
- * about 1 MiB per request, next to the client's copy of it into the request, was a large part of the
- * malloc churn that fragmented restore's heap. A buffer goes back to the pool only once the broker has
- * answered, by which time the client has copied the request into its own buffer.
+ * Batches are encoded into reused buffers of this size (see BufferPool; larger batches get their own). A
+ * buffer goes back only once the broker has answered, by which time the client has copied the request
+ * into its own buffer.
  */
 const BATCH_BUFFER_BYTES = 1024 * 1024;
 const MAX_SPARE_BATCH_BUFFERS = 4;
@@ -90,7 +90,7 @@ export class IdempotentProducer {
   readonly #inFlight = new Set<string>();
   /** Record count of a partition's failed batch, which the next call must retry. */
   readonly #unacknowledged = new Map<string, number>();
-  readonly #spareBatchBuffers: Buffer[] = [];
+  readonly #batchBuffers = new BufferPool(BATCH_BUFFER_BYTES, MAX_SPARE_BATCH_BUFFERS);
 
   constructor(
     private readonly client: Producer,
@@ -137,7 +137,6 @@ export class IdempotentProducer {
   ): Promise<bigint> {
     const info = await this.#producerInfo();
     const sequence = this.#sequences.get(key) ?? 0;
-    let pooled: Buffer | undefined;
     const batch = encodeRecordBatch(
       records,
       {
@@ -147,11 +146,7 @@ export class IdempotentProducer {
         transactional: false,
       },
       BigInt(Date.now()),
-      (bytes) => {
-        if (bytes > BATCH_BUFFER_BYTES) return Buffer.allocUnsafe(bytes);
-        pooled = this.#spareBatchBuffers.pop() ?? Buffer.allocUnsafe(BATCH_BUFFER_BYTES);
-        return pooled.subarray(0, bytes);
-      },
+      (bytes) => this.#batchBuffers.take(bytes),
     );
     const [api, connection] = await Promise.all([this.#api(), this.#connection(leader)]);
     let response: ProduceV11.ProduceResponse;
@@ -179,9 +174,7 @@ export class IdempotentProducer {
     }
     this.#sequences.set(key, (sequence + records.length) % SEQUENCE_LIMIT);
     // Only after an answer: a failed request might still be queued in the client, holding the buffer.
-    if (pooled !== undefined && this.#spareBatchBuffers.length < MAX_SPARE_BATCH_BUFFERS) {
-      this.#spareBatchBuffers.push(pooled);
-    }
+    this.#batchBuffers.release(batch);
     return baseOffset;
   }
 

@@ -13,6 +13,7 @@ import {
   type Reader,
   type ResponseErrorWithLocation,
 } from '@platformatic/kafka';
+import { BufferPool } from '../../core/buffer-pool.js';
 import { answerWithReplacement, replacementApis } from './api-swap.js';
 
 /**
@@ -21,7 +22,24 @@ import { answerWithReplacement, replacementApis } from './api-swap.js';
  * COMPACT_RECORDS bytes, decoded by fetch-decoder.ts straight into BackupRecords.
  */
 export interface RawFetchPartition extends fetchV17.FetchResponsePartition {
+  /** Taken from fetchBuffers: release it there once nothing refers to the records' bytes any more. */
   recordsBytes: Buffer | null;
+}
+
+/**
+ * The fetched record bytes are copied into reused buffers (see BufferPool): a fresh buffer per fetch was
+ * the largest share of backup's malloc churn. Fetches larger than a buffer get memory of their own.
+ */
+export const fetchBuffers = new BufferPool(2 * 1024 * 1024, 4);
+
+/** Copies `size` bytes at the reader's position, which may span several socket chunks, into one buffer. */
+function takeRecordsBytes(reader: Reader, size: number): Buffer {
+  const bytes = fetchBuffers.take(size);
+  let at = 0;
+  for (const chunk of reader.buffer.subarray(reader.position, reader.position + size).buffers) {
+    at += chunk.copy(bytes, at);
+  }
+  return bytes;
 }
 
 /** Fetch v13 to v17 share the response layout parsed below (topic ids, tagged fields). */
@@ -38,7 +56,7 @@ const FETCH_KEY = 1;
  * The client's Fetch v13-v17 parseResponse (same response object, same ResponseError for error codes, so
  * errors.ts maps failures as before), except that record batches are not decoded: the client's reader would
  * build an object per record (and a DynamicBuffer view per field), which kbackup then copied into its own
- * objects. The bytes are kept as one Buffer: a view when the response arrived in one chunk, a copy otherwise.
+ * objects. The bytes are copied into one buffer from fetchBuffers.
  */
 export function parseRawResponse(
   _correlationId: number,
@@ -83,7 +101,7 @@ export function parseRawResponse(
           const size = r.readUnsignedVarInt() - 1;
           if (size < 0) partition.records = null;
           else if (size > 0) {
-            partition.recordsBytes = r.buffer.slice(r.position, r.position + size);
+            partition.recordsBytes = takeRecordsBytes(r, size);
             r.skip(size);
           }
           readKnownTaggedFields(r, {

@@ -23,7 +23,9 @@ export interface KafkaPort {
   fetch(request: FetchRequest): Promise<FetchResult>;
   /**
    * The same fetch, with records decoded one record batch at a time as the caller iterates: a large fetch
-   * of small records then never has all its record objects alive at once (backup's memory and GC).
+   * of small records then never has all its record objects alive at once (backup's memory and GC). The
+   * records' bytes are lent: they are valid until the iteration ends (or is left with break or a throw),
+   * after which the adapter reuses their memory; a caller that keeps bytes must copy them before that.
    */
   fetchBatches(request: FetchRequest): Promise<FetchedBatches>;
   createTopic(spec: CreateTopicSpec): Promise<void>;
@@ -105,8 +107,8 @@ export interface FetchResult {
 }
 
 /**
- * A FetchResult whose records come batch by batch. Iterate `batches` once, in order; a corrupt batch throws
- * from the iteration. `skipped` and `nextOffset` grow as the iteration goes: when a batch's records are
+ * A FetchResult whose records come batch by batch. Iterate `batches` once, in order, and use each record's
+ * bytes before the iteration ends (see KafkaPort.fetchBatches); a corrupt batch throws from the iteration. `skipped` and `nextOffset` grow as the iteration goes: when a batch's records are
  * yielded, every range skipped up to the end of that batch is in `skipped`, and both are final at the end.
  */
 export interface FetchedBatches extends Omit<FetchResult, 'records'> {

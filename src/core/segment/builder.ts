@@ -1,3 +1,4 @@
+import { BufferPool } from '../buffer-pool.js';
 import { crc32c, crc32cCombine } from '../checksum.js';
 import { checkLevel, compressBlock, type CodecName } from '../codecs.js';
 import { KbackupError } from '../errors.js';
@@ -42,11 +43,7 @@ const MAX_IN_FLIGHT = 2;
 const MAX_BLOCK_BYTES = 0x7fff_ffff;
 /** A block buffer starts at the block size up to this, and grows by doubling beyond it. */
 const MAX_INITIAL_BLOCK_BUFFER = 4 * 1024 * 1024;
-/**
- * Block buffers kept for reuse: one per block in flight plus the one being filled. A fresh 1 MiB buffer
- * per block came from malloc every time, and the churn of such buffers (with zlib's output buffers and
- * the fetched responses) fragmented the heap by tens of MiB of resident memory.
- */
+/** Block buffers kept for reuse (see BufferPool): one per block in flight plus the one being filled. */
 const MAX_SPARE_BUFFERS = MAX_IN_FLIGHT + 1;
 const EMPTY_BLOCK = Buffer.alloc(0);
 
@@ -71,8 +68,8 @@ export class SegmentBuilder {
   private blockView: DataView = new DataView(EMPTY_BLOCK.buffer, 0, 0);
   private pendingCount = 0;
   private pendingBytes = 0;
-  /** Block buffers of the initial size whose block is written: reused before any new one is allocated. */
-  private readonly spareBuffers: Buffer[] = [];
+  /** Block buffers of the initial size, taken back once their block is written. */
+  private readonly buffers: BufferPool;
   /** Blocks compressing or waiting to be written, oldest first; they complete in this order. */
   private readonly inFlight: Promise<void>[] = [];
   /** The last block's write; each block's write waits on it, which keeps blocks in file order. */
@@ -99,6 +96,7 @@ export class SegmentBuilder {
     this.codec = options.codec;
     this.level = options.level;
     this.blockBytes = blockBytes;
+    this.buffers = new BufferPool(Math.min(blockBytes, MAX_INITIAL_BLOCK_BUFFER), MAX_SPARE_BUFFERS);
   }
 
   /**
@@ -197,11 +195,10 @@ export class SegmentBuilder {
   private reserve(size: number): void {
     const needed = this.pendingBytes + size;
     if (needed <= this.block.length) return;
-    const initial = Math.min(this.blockBytes, MAX_INITIAL_BLOCK_BUFFER);
-    let capacity = this.pendingCount === 0 ? initial : this.block.length;
+    let capacity = this.pendingCount === 0 ? this.buffers.bufferBytes : this.block.length;
     while (capacity < needed) capacity *= 2;
-    const spare = capacity === initial ? this.spareBuffers.pop() : undefined;
-    const grown = spare ?? Buffer.allocUnsafe(Math.max(capacity, needed));
+    // A block buffer of the initial size comes from the pool; one grown for large records does not.
+    const grown = this.buffers.take(Math.max(capacity, needed));
     if (this.pendingCount > 0) this.block.copy(grown, 0, 0, this.pendingBytes);
     this.block = grown;
     this.blockView = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
@@ -256,19 +253,12 @@ export class SegmentBuilder {
       this.bodyCrc = crc32cCombine(crc32c(blockHeader, this.bodyCrc), storedCrc, stored.length);
       this.blockCount++;
       // Compressed and written (with codec none, `stored` is this buffer): nothing refers to it any more.
-      this.recycle(buffer);
+      this.buffers.release(buffer);
     } catch (error) {
       this.failure ??= { error };
     } finally {
       // Blocks finish in launch order (each awaits the previous), so this block is the oldest entry.
       void this.inFlight.shift();
-    }
-  }
-
-  private recycle(buffer: Buffer): void {
-    const initial = Math.min(this.blockBytes, MAX_INITIAL_BLOCK_BUFFER);
-    if (buffer.length === initial && this.spareBuffers.length < MAX_SPARE_BUFFERS) {
-      this.spareBuffers.push(buffer);
     }
   }
 }

@@ -346,4 +346,24 @@ describe('streamFetchedBatches', () => {
     expect((first.value as readonly BackupRecord[]).map((r) => r.offset)).toEqual([0n, 1n]);
     expect(() => iterator.next()).toThrow(/orders-0 at offset 2 is corrupt \(CRC-32C mismatch\)/);
   });
+
+  it('releases the fetched bytes once the iteration ends, is left with break, or throws', () => {
+    const releases: string[] = [];
+    const stream = (raw: Buffer, what: string): Iterable<readonly BackupRecord[]> =>
+      streamFetchedBatches(request(0n), partition(), raw, () => releases.push(what)).batches;
+
+    const whole = stream(encodeBatches(batches), 'end');
+    const whileIterating: number[] = [];
+    for (const _group of whole) whileIterating.push(releases.length);
+    expect(whileIterating).toEqual([0, 0, 0]); // not while a batch's records are in use
+    expect(releases).toEqual(['end']);
+
+    for (const _group of stream(encodeBatches(batches), 'break')) break;
+    expect(releases).toEqual(['end', 'break']);
+
+    const corrupt = encodeBatches([batch(0n, range(2)), batch(2n, range(2))]);
+    corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 1) ^ 0xff, corrupt.length - 1);
+    expect(() => [...stream(corrupt, 'throw')]).toThrow(/corrupt/);
+    expect(releases).toEqual(['end', 'break', 'throw']);
+  });
 });

@@ -1,7 +1,11 @@
 import { fetchV13, fetchV14, fetchV15, fetchV16, fetchV17, Reader, Writer } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { hasApiError } from '../../../src/adapters/platformatic/errors.js';
-import { parseRawResponse, type RawFetchPartition } from '../../../src/adapters/platformatic/raw-fetch.js';
+import {
+  fetchBuffers,
+  parseRawResponse,
+  type RawFetchPartition,
+} from '../../../src/adapters/platformatic/raw-fetch.js';
 import { encodeBatches } from './raw-batches.js';
 
 const CLIENT_PARSERS = { 13: fetchV13, 14: fetchV14, 15: fetchV15, 16: fetchV16, 17: fetchV17 } as const;
@@ -125,5 +129,21 @@ describe('parseRawResponse', () => {
         expect(hasApiError(raw, id)).toBe(hasApiError(client, id));
       }
     }
+  });
+
+  it('copies the record bytes out of the socket chunks into pooled memory, reused once released', () => {
+    const recordsOf = (): Buffer => {
+      const raw = parseRawResponse(0, 1, 17, Reader.from(response(17, [{ index: 0, records: BATCHES }])));
+      return (raw.responses[0]?.partitions[0] as RawFetchPartition).recordsBytes as Buffer;
+    };
+    const first = recordsOf();
+    expect(first.equals(BATCHES)).toBe(true);
+    expect(first.buffer.byteLength).toBe(fetchBuffers.bufferBytes);
+    fetchBuffers.release(first);
+    const second = recordsOf();
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.equals(BATCHES)).toBe(true);
+    // Taken and not released: the next response gets other memory.
+    expect(recordsOf().buffer).not.toBe(second.buffer);
   });
 });
