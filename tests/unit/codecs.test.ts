@@ -132,6 +132,21 @@ describe('block codecs', () => {
     expect((await compressBlock('gzip', block)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
   });
 
+  it('sizes the zstd context for the block above level 9, and reuses compressors up to it', async () => {
+    // Frame header descriptor, bits 6-7: how many bytes of content size follow (0 with no single segment:
+    // none). The one-shot call pledges the block's size; a reused stream cannot, and above level 9 its
+    // context would be sized for any input (GiBs at level 22).
+    const contentSizeFlag = (frame: Buffer): number => (frame[4] as number) >> 6;
+    for (const level of [1, 3, 9]) {
+      expect(contentSizeFlag(await compressBlock('zstd', block, level))).toBe(0);
+    }
+    for (const level of [10, 19, 22]) {
+      const frame = await compressBlock('zstd', block, level);
+      expect(contentSizeFlag(frame)).toBeGreaterThan(0);
+      expect((await decompressBlock('zstd', frame, block.length)).equals(block)).toBe(true);
+    }
+  });
+
   it('applies levels: zstd:19 and gzip:9 are no larger than level 1', async () => {
     const z1 = await compressBlock('zstd', block, 1);
     const z19 = await compressBlock('zstd', block, 19);
