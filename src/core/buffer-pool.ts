@@ -2,8 +2,8 @@
  * Large buffers kept for reuse instead of being allocated per block, request or fetch. Each fresh buffer
  * of a MiB or two comes from malloc (glibc serves that size from the heap once a few have been freed), and
  * the churn of such buffers left tens of MiB of freed but resident memory behind: a 1 GiB backup with codec
- * none peaked at 220-230 MiB RSS with a fresh buffer per fetch and at 170 MiB with reused ones, and spent
- * a quarter less CPU (docs/BENCHMARKS.md).
+ * none peaked at 215-222 MiB RSS with fresh buffers and at 170-180 MiB with reused ones (docs/BENCHMARKS.md,
+ * fifth round).
  *
  * A buffer handed out by take() belongs to the caller until it calls release(); after that, the caller must
  * not touch it or any view of it, since the next take() hands the same memory out again.
