@@ -17,6 +17,7 @@ import {
   type TestRecord,
 } from '../support/kafka-helpers.js';
 import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
+import { continueProcess, stopProcess } from '../support/process-control.js';
 import { pollUntil } from '../support/wait.js';
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -137,10 +138,10 @@ describe('chaos: signals and the consumer-group step', () => {
     const run = await backupInFlight();
     // Frozen, both signals are pending together, so the second always arrives before the graceful stop
     // could finish: the abort path runs every time. (Two SIGINTs would merge into one.)
-    run.child.kill('SIGSTOP');
+    await stopProcess(run.child.pid as number);
     run.child.kill('SIGINT');
     run.child.kill('SIGTERM');
-    run.child.kill('SIGCONT');
+    continueProcess(run.child.pid as number);
     const result = await run.exited;
     // The kernel and libuv pick the order; whichever came second aborts and sets the exit code.
     const stderr = run.stderr();
@@ -199,7 +200,7 @@ describe('chaos: signals and the consumer-group step', () => {
         description: 'restore to start writing',
       },
     );
-    child.kill('SIGSTOP');
+    await stopProcess(child.pid as number);
     const member = new Consumer({
       ...clientOptions(cluster.bootstrap, 'kbackup-test-member'),
       groupId: group,
@@ -218,7 +219,7 @@ describe('chaos: signals and the consumer-group step', () => {
           description: 'the consumer to join the group',
         },
       );
-      child.kill('SIGCONT');
+      continueProcess(child.pid as number);
       const first = await exited;
       expect(first.code).toBe(2);
       const error = JSON.parse(stdout) as { error: { message: string } };
