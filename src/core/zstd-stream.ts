@@ -7,7 +7,8 @@ import zlib from 'node:zlib';
  * block a complete, independent zstd frame, which zstdDecompress reads as before. The frame header then
  * carries no content size; readers take the raw length from the block header anyway. On 1 GiB of 1 KiB
  * JSON records this cut a backup's CPU by 15-25% and its peak RSS by about 10 MiB, at the same ratio
- * (docs/BENCHMARKS.md).
+ * (docs/BENCHMARKS.md). Only for low levels: a stream cannot pledge its input's size, so at high levels
+ * zstd sizes the context for any input (GiBs at level 22); codecs.ts sends levels above 9 elsewhere.
  */
 
 /** Output is collected in pieces of this size; a block of JSON compresses into one or two. */

@@ -108,8 +108,9 @@ export interface FetchResult {
 
 /**
  * A FetchResult whose records come batch by batch. Iterate `batches` once, in order, and use each record's
- * bytes before the iteration ends (see KafkaPort.fetchBatches); a corrupt batch throws from the iteration. `skipped` and `nextOffset` grow as the iteration goes: when a batch's records are
- * yielded, every range skipped up to the end of that batch is in `skipped`, and both are final at the end.
+ * bytes before the iteration ends (see KafkaPort.fetchBatches); a corrupt batch throws from the iteration.
+ * `skipped` and `nextOffset` grow as the iteration goes: when a batch's records are yielded, every range
+ * skipped up to the end of that batch is in `skipped`, and both are final at the end.
  */
 export interface FetchedBatches extends Omit<FetchResult, 'records'> {
   batches: Iterable<readonly BackupRecord[]>;
