@@ -59,8 +59,12 @@ describe('scale', () => {
         '--segment-size',
         '8MiB',
       ]);
-    const quarter = await backup(small);
-    const full = await backup(large);
+    // Peak RSS of identical runs moves by tens of MiB here (glibc keeps freed heap memory resident in
+    // varying amounts), one run in a few lands 50-80 MiB high. Each size is backed up twice and the run with
+    // the lower peak compared: growth with the topic shows in both runs of the larger one.
+    const lower = (a: BackupJson, b: BackupJson): BackupJson => (a.peakRssBytes <= b.peakRssBytes ? a : b);
+    const quarter = lower(await backup(small), await backup(small));
+    const full = lower(await backup(large), await backup(large));
     expect(quarter.totals.records).toBe(RECORDS / 4);
     expect(full.totals.records).toBe(RECORDS);
     // Many segments are rolled; memory must not grow with them or with the record count.
