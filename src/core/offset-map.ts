@@ -15,21 +15,48 @@ export class OffsetMapBuilder {
 
   /** Records that the record at `source` was written at `target`. Calls must be in increasing order. */
   add(source: bigint, target: bigint): void {
-    const last = this.runs.at(-1);
-    if (last && last.source + last.length === source && last.target + last.length === target) {
-      last.length += 1n;
-      return;
-    }
-    if (last && (source < last.source + last.length || target < last.target + last.length)) {
-      throw new Error(
-        `offset map out of order: ${source}→${target} after run ending ${last.source + last.length}`,
-      );
-    }
-    this.runs.push({ source, target, length: 1n });
+    this.addRun(source, target, 1n);
   }
 
-  /** Adds consecutive target offsets base, base+1, ... for the given increasing source offsets. */
+  /**
+   * Records that `length` consecutive source offsets from `source` were written at consecutive target
+   * offsets from `target`. Runs must come in increasing order, in source and in target.
+   */
+  addRun(source: bigint, target: bigint, length: bigint): void {
+    const last = this.runs.at(-1);
+    if (last) {
+      const sourceEnd = last.source + last.length;
+      const targetEnd = last.target + last.length;
+      if (source === sourceEnd && target === targetEnd) {
+        last.length += length;
+        return;
+      }
+      if (source < sourceEnd || target < targetEnd) {
+        throw new Error(`offset map out of order: ${source}→${target} after run ending ${sourceEnd}`);
+      }
+    }
+    this.runs.push({ source, target, length });
+  }
+
+  /**
+   * Adds consecutive target offsets base, base+1, ... for the given increasing source offsets. Sources with
+   * no gap among them (the common case) become one run in a few BigInt operations, instead of several per
+   * record (each allocates; with 100-byte records they were 5% of restore's main thread).
+   */
   addBatch(sources: readonly bigint[], targetBase: bigint): void {
+    const first = sources[0];
+    const lastSource = sources.at(-1);
+    if (first === undefined || lastSource === undefined) return;
+    // Comparisons allocate nothing; strictly increasing plus a span of count - 1 means no gap at all.
+    let increasing = true;
+    for (let i = 1; i < sources.length && increasing; i++) {
+      increasing = (sources[i] as bigint) > (sources[i - 1] as bigint);
+    }
+    const length = BigInt(sources.length);
+    if (increasing && lastSource - first === length - 1n) {
+      this.addRun(first, targetBase, length);
+      return;
+    }
     let target = targetBase;
     for (const source of sources) this.add(source, target++);
   }

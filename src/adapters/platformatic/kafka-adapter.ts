@@ -23,9 +23,10 @@ import type {
   KafkaPort,
   PartitionOffsets,
   ProduceAck,
-  ProduceRecord,
+  ProduceBatch,
   TopicDescription,
 } from '../../core/ports/kafka-port.js';
+import { produceBatchCount } from '../../core/ports/kafka-port.js';
 import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
 import { withinDeadline } from './deadline.js';
@@ -353,8 +354,8 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
     return this.#batchProducer as IdempotentProducer;
   }
 
-  async produce(topic: string, partition: number, records: ProduceRecord[]): Promise<ProduceAck> {
-    if (records.length === 0) return { baseOffset: undefined };
+  async produce(topic: string, partition: number, records: ProduceBatch): Promise<ProduceAck> {
+    if (produceBatchCount(records) === 0) return { baseOffset: undefined };
     const baseOffset = await this.#retrying(`producing to ${topic}-${partition}`, async () => {
       const { broker } = await this.#leaders.lookup(topic, partition);
       return this.#idempotentProducer().produce(broker, topic, partition, records);

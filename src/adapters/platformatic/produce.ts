@@ -15,9 +15,9 @@ import {
 } from '@platformatic/kafka';
 import { BufferPool } from '../../core/buffer-pool.js';
 import { KbackupError } from '../../core/errors.js';
-import type { ProduceRecord } from '../../core/ports/kafka-port.js';
+import { produceBatchCount, type ProduceBatch } from '../../core/ports/kafka-port.js';
 import { replacementApis } from './api-swap.js';
-import { encodeRecordBatch } from './batch-writer.js';
+import { encodeRecordBatch, encodeSegmentRecordsBatch } from './batch-writer.js';
 import { hasApiError } from './errors.js';
 
 /** Produce versions 9 to 11 share the request layout (flexible, v2 record batches); later ones differ. */
@@ -98,19 +98,20 @@ export class IdempotentProducer {
   ) {}
 
   /** Appends `records` to the partition led by `leader`; resolves to the offset of the first one. */
-  async produce(leader: Broker, topic: string, partition: number, records: ProduceRecord[]): Promise<bigint> {
+  async produce(leader: Broker, topic: string, partition: number, records: ProduceBatch): Promise<bigint> {
     const key = `${topic}:${partition}`;
-    const refusal = this.#refusal(key, records.length);
+    const count = produceBatchCount(records);
+    const refusal = this.#refusal(key, count);
     if (refusal !== undefined) {
       throw new KbackupError('INTERNAL', `producing to ${topic}-${partition}: ${refusal}`);
     }
     this.#inFlight.add(key);
     try {
-      const offset = await this.#send(key, leader, topic, partition, records);
+      const offset = await this.#send(key, leader, topic, partition, records, count);
       this.#unacknowledged.delete(key);
       return offset;
     } catch (error) {
-      this.#unacknowledged.set(key, records.length);
+      this.#unacknowledged.set(key, count);
       throw error;
     } finally {
       this.#inFlight.delete(key);
@@ -133,21 +134,21 @@ export class IdempotentProducer {
     leader: Broker,
     topic: string,
     partition: number,
-    records: ProduceRecord[],
+    records: ProduceBatch,
+    count: number,
   ): Promise<bigint> {
     const info = await this.#producerInfo();
     const sequence = this.#sequences.get(key) ?? 0;
-    const batch = encodeRecordBatch(
-      records,
-      {
-        producerId: info.producerId,
-        producerEpoch: info.producerEpoch,
-        firstSequence: sequence,
-        transactional: false,
-      },
-      BigInt(Date.now()),
-      (bytes) => this.#batchBuffers.take(bytes),
-    );
+    const header = {
+      producerId: info.producerId,
+      producerEpoch: info.producerEpoch,
+      firstSequence: sequence,
+      transactional: false,
+    };
+    const allocate = (bytes: number): Buffer => this.#batchBuffers.take(bytes);
+    const batch = Array.isArray(records)
+      ? encodeRecordBatch(records, header, BigInt(Date.now()), allocate)
+      : encodeSegmentRecordsBatch(records, header, allocate);
     const [api, connection] = await Promise.all([this.#api(), this.#connection(leader)]);
     let response: ProduceV11.ProduceResponse;
     try {
@@ -172,7 +173,7 @@ export class IdempotentProducer {
         `producing to ${topic}-${partition}: the broker's answer has no offset`,
       );
     }
-    this.#sequences.set(key, (sequence + records.length) % SEQUENCE_LIMIT);
+    this.#sequences.set(key, (sequence + count) % SEQUENCE_LIMIT);
     // Only after an answer: a failed request might still be queued in the client, holding the buffer.
     this.#batchBuffers.release(batch);
     return baseOffset;

@@ -1,4 +1,5 @@
 import type { BackupRecord } from '../record.js';
+import type { SegmentRecords } from '../segment/record-slices.js';
 
 /**
  * The narrow port through which kbackup talks to a Kafka cluster. The core and the engines depend only on
@@ -29,8 +30,12 @@ export interface KafkaPort {
    */
   fetchBatches(request: FetchRequest): Promise<FetchedBatches>;
   createTopic(spec: CreateTopicSpec): Promise<void>;
-  /** Appends records to one partition in order. The producer is idempotent with acks=all. */
-  produce(topic: string, partition: number, records: ProduceRecord[]): Promise<ProduceAck>;
+  /**
+   * Appends records to one partition in order. The producer is idempotent with acks=all. Records may also
+   * come still in the segment encoding (restore hands over verified blocks read in place); their bytes
+   * must stay unchanged until the call settles.
+   */
+  produce(topic: string, partition: number, records: ProduceBatch): Promise<ProduceAck>;
   listGroups(): Promise<GroupListing[]>;
   describeGroups(groups: string[]): Promise<GroupDescription[]>;
   /** Committed offsets of a group (all topics, or the given ones). */
@@ -128,6 +133,14 @@ export interface ProduceRecord {
   value: Buffer | null;
   headers: [Buffer, Buffer | null][];
   timestamp: bigint;
+}
+
+/** What one produce call appends: records, or records in the segment encoding (record-slices.ts). */
+export type ProduceBatch = ProduceRecord[] | SegmentRecords;
+
+/** Records in a ProduceBatch. */
+export function produceBatchCount(batch: ProduceBatch): number {
+  return Array.isArray(batch) ? batch.length : batch.count;
 }
 
 export interface ProduceAck {

@@ -5,7 +5,15 @@ import type { BackupRecord } from '../record.js';
 import { readAt } from './file-io.js';
 import { segmentFileBytes, type SegmentHeader, type SegmentInfo } from './format.js';
 import { errnoCode, mapFsError } from './fs-errors.js';
-import { checkSegment, scanHeader, scanSegment, type ByteSource, type ScanOptions } from './segment-scan.js';
+import {
+  checkSegment,
+  scanHeader,
+  scanSegment,
+  scanSegmentBlocks,
+  type ByteSource,
+  type ScanOptions,
+  type VerifiedBlock,
+} from './segment-scan.js';
 
 export type ReadSegmentOptions = ScanOptions;
 
@@ -35,6 +43,21 @@ export async function* readSegmentBlocks(
   const { handle, source } = await openSource(path);
   try {
     return yield* scanSegment(source, path, opts);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * readSegmentBlocks without decoding: yields each block's raw bytes once every check on it passed, for
+ * reading in place with RecordCursor (record-slices.ts).
+ */
+export async function* readVerifiedBlocks(
+  path: string,
+): AsyncGenerator<VerifiedBlock, SegmentHeader, undefined> {
+  const { handle, source } = await openSource(path);
+  try {
+    return yield* scanSegmentBlocks(source, path);
   } finally {
     await handle.close();
   }

@@ -71,7 +71,24 @@ export function scanSegment(
   path: string,
   options: ScanOptions = {},
 ): AsyncGenerator<BackupRecord[], SegmentHeader, undefined> {
-  return scan(source, path, options, true);
+  return scan(source, path, options, 'records') as AsyncGenerator<BackupRecord[], SegmentHeader, undefined>;
+}
+
+/** A block's raw (decompressed) bytes after every check of scanSegment passed, records in place. */
+export interface VerifiedBlock {
+  raw: Buffer;
+  recordCount: number;
+}
+
+/**
+ * scanSegment, yielding each verified block whole and undecoded (read it with RecordCursor): the same
+ * checks in the same order, and the same errors.
+ */
+export function scanSegmentBlocks(
+  source: ByteSource,
+  path: string,
+): AsyncGenerator<VerifiedBlock, SegmentHeader, undefined> {
+  return scan(source, path, {}, 'blocks') as AsyncGenerator<VerifiedBlock, SegmentHeader, undefined>;
 }
 
 /**
@@ -80,7 +97,7 @@ export function scanSegment(
  * SegmentCorruptError with the same message scanSegment would give.
  */
 export async function checkSegment(source: ByteSource, path: string): Promise<SegmentHeader> {
-  const blocks = scan(source, path, { readAhead: CHECK_READ_AHEAD }, false);
+  const blocks = scan(source, path, { readAhead: CHECK_READ_AHEAD }, 'none');
   let step = await blocks.next();
   while (step.done !== true) step = await blocks.next();
   return step.value;
@@ -95,12 +112,15 @@ interface PreparedBlock {
   raw: Promise<Buffer>;
 }
 
+/** What scan hands out per block: record slices, the verified raw block, or nothing (checks only). */
+type ScanOutput = 'records' | 'blocks' | 'none';
+
 async function* scan(
   source: ByteSource,
   path: string,
   options: ScanOptions,
-  materialize: boolean,
-): AsyncGenerator<BackupRecord[], SegmentHeader, undefined> {
+  output: ScanOutput,
+): AsyncGenerator<BackupRecord[] | VerifiedBlock, SegmentHeader, undefined> {
   const header = await scanHeader(source, path);
   const expectedBytes = segmentFileBytes(header.bodyBytes);
   const bodyEnd = HEADER_BYTES + header.bodyBytes;
@@ -243,7 +263,11 @@ async function* scan(
     records += recordCount;
     rawBytes += rawLength;
     position = prepared.end;
-    if (!materialize) continue;
+    if (output === 'none') continue;
+    if (output === 'blocks') {
+      yield { raw, recordCount };
+      continue;
+    }
     const from = options.fromOffset;
     if (decoded !== undefined) {
       const wanted = from === undefined ? decoded : decoded.filter((r) => r.offset >= from);

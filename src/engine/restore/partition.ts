@@ -1,9 +1,11 @@
 import { KbackupError } from '../../core/errors.js';
 import { OffsetMapBuilder, type OffsetRun } from '../../core/offset-map.js';
-import type { KafkaPort, ProduceRecord } from '../../core/ports/kafka-port.js';
-import { recordPayloadBytes, type BackupRecord } from '../../core/record.js';
+import type { KafkaPort, ProduceBatch, ProduceRecord } from '../../core/ports/kafka-port.js';
+import type { BackupRecord } from '../../core/record.js';
 import { recordInWindow, type PartitionRestorePlan, type RestoreWindow } from '../../core/restore-plan.js';
-import { readSegmentBlocks } from '../../core/segment/segment-reader.js';
+import { decodeRecordSlice } from '../../core/segment/record-codec.js';
+import { offsetAt, RecordCursor, sliceOffsets, type RecordSlice } from '../../core/segment/record-slices.js';
+import { readVerifiedBlocks } from '../../core/segment/segment-reader.js';
 import type { Repository } from '../../storage/repository.js';
 import type { RunObserver } from '../observer.js';
 
@@ -57,15 +59,17 @@ export async function restorePartition(
   const map = new OffsetMapBuilder();
   let produced = 0;
   let payloadBytes = 0;
-  let selected = 0n;
+  // Counts as numbers (exact to 2^53 records): a BigInt increment allocates, once per record.
+  let selected = 0;
+  const alreadyWritten = Number(resume.alreadyWritten);
   let targetEndOffset = resume.targetStartOffset + resume.alreadyWritten;
-  let batch: ProduceRecord[] = [];
-  let batchSources: bigint[] = [];
-  let batchBytes = 0;
+  let batch = new PendingBatch();
 
   const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const ack = await kafka.produce(plan.targetTopic, plan.partition, batch);
+    if (batch.count === 0) return;
+    const sending = batch;
+    batch = new PendingBatch();
+    const ack = await kafka.produce(plan.targetTopic, plan.partition, sending.records());
     if (ack.baseOffset === undefined) {
       throw new KbackupError('KAFKA', `${label}: the broker did not report the offset of a produced batch`);
     }
@@ -77,20 +81,17 @@ export async function restorePartition(
         { hint: 'Stop the other producer into the target topic, then run the same restore again to resume.' },
       );
     }
-    map.addBatch(batchSources, ack.baseOffset);
-    targetEndOffset = ack.baseOffset + BigInt(batch.length);
-    produced += batch.length;
+    sending.mapInto(map, ack.baseOffset);
+    targetEndOffset = ack.baseOffset + BigInt(sending.count);
+    produced += sending.count;
     observer.progress?.({
       label,
-      records: batch.length,
-      bytes: batchBytes - batch.length * RECORD_OVERHEAD,
-      advanced: batch.length,
+      records: sending.count,
+      bytes: sending.payloadBytes,
+      advanced: sending.count,
       position: resume.alreadyWritten + BigInt(produced),
       end: BigInt(plan.records),
     });
-    batch = [];
-    batchSources = [];
-    batchBytes = 0;
   };
 
   const provenance = (r: BackupRecord): ProduceRecord['headers'] => [
@@ -99,46 +100,54 @@ export async function restorePartition(
     [Buffer.from('kbackup.source.partition'), Buffer.from(String(plan.partition))],
     [Buffer.from('kbackup.source.offset'), Buffer.from(r.offset.toString())],
   ];
+  const { window } = options;
+  const windowed =
+    window.fromOffset !== undefined ||
+    window.toOffset !== undefined ||
+    window.fromTime !== undefined ||
+    window.toTime !== undefined;
 
   for (const segment of plan.segments) {
     const path = repo.segmentPath(segment.backupId, plan.sourceTopic, plan.partition, segment.file);
-    for await (const block of readSegmentBlocks(path)) {
+    // Verified blocks read in place: records go to the producer as runs of the block's bytes (see
+    // record-slices.ts), with no object per record unless provenance headers are added.
+    for await (const block of readVerifiedBlocks(path)) {
       if (options.signal?.aborted) throw new KbackupError('INTERRUPTED', 'restore interrupted');
-      for (const record of block) {
-        if (!recordInWindow(record.offset, record.timestamp, options.window)) continue;
-        if (selected < resume.alreadyWritten) {
+      const cursor = new RecordCursor(block.raw, block.recordCount);
+      while (cursor.next()) {
+        if (windowed && !recordInWindow(cursor.offset, cursor.timestamp, window)) continue;
+        if (selected < alreadyWritten) {
           // Written by an earlier run of this restore: keep its place in the offset map, do not resend.
-          map.add(record.offset, resume.targetStartOffset + selected);
+          map.add(cursor.offset, resume.targetStartOffset + BigInt(selected));
           selected++;
           continue;
         }
         selected++;
-        const size = recordPayloadBytes(record) + RECORD_OVERHEAD;
+        const size = cursor.payloadBytes + RECORD_OVERHEAD;
         if (
-          batch.length > 0 &&
-          (batchBytes + size > options.batchMaxBytes || batch.length >= MAX_BATCH_RECORDS)
+          batch.count > 0 &&
+          (batch.payloadBytes + batch.count * RECORD_OVERHEAD + size > options.batchMaxBytes ||
+            batch.count >= MAX_BATCH_RECORDS)
         ) {
           await flush();
         }
-        // A BackupRecord is already a ProduceRecord: no copy per record unless headers are added.
-        batch.push(
-          options.provenanceHeaders
-            ? {
-                key: record.key,
-                value: record.value,
-                headers: provenance(record),
-                timestamp: record.timestamp,
-              }
-            : record,
-        );
-        batchSources.push(record.offset);
-        batchBytes += size;
-        payloadBytes += size - RECORD_OVERHEAD;
+        if (options.provenanceHeaders) {
+          const [record] = decodeRecordSlice(block.raw, cursor.start, 1, block.recordCount).records;
+          const r = record as BackupRecord;
+          batch.addRecord(
+            { key: r.key, value: r.value, headers: provenance(r), timestamp: r.timestamp },
+            r.offset,
+            cursor.payloadBytes,
+          );
+        } else {
+          batch.addEncoded(block.raw, cursor.start, cursor.end, cursor.payloadBytes);
+        }
+        payloadBytes += cursor.payloadBytes;
       }
     }
   }
   await flush();
-  if (selected < resume.alreadyWritten) {
+  if (selected < alreadyWritten) {
     throw new KbackupError(
       'KAFKA',
       `${label}: the target holds ${resume.alreadyWritten} records from this restore, but the backup selects only ${selected}`,
@@ -150,9 +159,63 @@ export async function restorePartition(
     targetTopic: plan.targetTopic,
     partition: plan.partition,
     records: produced,
-    totalRecords: Number(selected),
+    totalRecords: selected,
     payloadBytes,
     runs: map.runs,
     targetEndOffset,
   };
+}
+
+/**
+ * The records of the next produce request and the source offsets they come from: either runs of verified
+ * raw blocks, passed on as they are (the usual case), or records with provenance headers added.
+ */
+class PendingBatch {
+  count = 0;
+  payloadBytes = 0;
+  readonly #slices: RecordSlice[] = [];
+  readonly #records: ProduceRecord[] = [];
+  readonly #sources: bigint[] = [];
+
+  /** Adds the record at [start, end) of `bytes`; it extends the last run when it directly follows it. */
+  addEncoded(bytes: Buffer, start: number, end: number, payloadBytes: number): void {
+    const last = this.#slices.at(-1);
+    if (last?.bytes === bytes && last.end === start) {
+      last.end = end;
+      last.count++;
+      last.lastStart = start;
+    } else {
+      this.#slices.push({ bytes, start, end, count: 1, lastStart: start });
+    }
+    this.count++;
+    this.payloadBytes += payloadBytes;
+  }
+
+  addRecord(record: ProduceRecord, source: bigint, payloadBytes: number): void {
+    this.#records.push(record);
+    this.#sources.push(source);
+    this.count++;
+    this.payloadBytes += payloadBytes;
+  }
+
+  records(): ProduceBatch {
+    return this.#records.length > 0 ? this.#records : { slices: this.#slices, count: this.count };
+  }
+
+  /** Maps the batch's source offsets onto target offsets from `targetBase`, in order. */
+  mapInto(map: OffsetMapBuilder, targetBase: bigint): void {
+    if (this.#records.length > 0) {
+      map.addBatch(this.#sources, targetBase);
+      return;
+    }
+    let target = targetBase;
+    for (const slice of this.#slices) {
+      // A run's offsets strictly increase (the block was verified): first and last tell whether it has gaps.
+      const first = offsetAt(slice.bytes, slice.start);
+      const length = BigInt(slice.count);
+      if (offsetAt(slice.bytes, slice.lastStart) - first === length - 1n) map.addRun(first, target, length);
+      else map.addBatch(sliceOffsets(slice), target);
+      target += length;
+    }
+  }
 }

@@ -66,6 +66,53 @@ describe('OffsetMapBuilder', () => {
       b.addBatch([3n, 2n], 0n);
     }).toThrow(/out of order/);
   });
+
+  it('addBatch rejects a repeated source inside a batch whose span looks gap-free', () => {
+    // [5, 5, 7] spans 2 = count - 1, like a gap-free batch: the contiguous path must not take it.
+    const b = new OffsetMapBuilder();
+    expect(() => {
+      b.addBatch([5n, 5n, 7n], 0n);
+    }).toThrow(/out of order/);
+  });
+
+  it('addBatch rejects a gap-free batch that starts inside the last run, in source or in target', () => {
+    const b = new OffsetMapBuilder();
+    b.addBatch([10n, 11n, 12n], 100n);
+    expect(() => {
+      b.addBatch([12n, 13n], 103n);
+    }).toThrow(/out of order/);
+    expect(() => {
+      b.addBatch([13n, 14n], 102n);
+    }).toThrow(/out of order/);
+    expect(b.runs).toEqual([{ source: 10n, target: 100n, length: 3n }]);
+  });
+
+  it('addBatch builds the same runs as add() one record at a time (seeded batches, gaps in source and target)', () => {
+    for (let round = 0; round < 200; round++) {
+      const rand = seededRandom(5000 + round);
+      const batched = new OffsetMapBuilder();
+      const single = new OffsetMapBuilder();
+      let source = BigInt(randomInt(rand, 3));
+      let target = BigInt(randomInt(rand, 3));
+      for (let batch = 0, batches = 1 + randomInt(rand, 6); batch < batches; batch++) {
+        const sources: bigint[] = [];
+        for (let i = 0, count = randomInt(rand, 8); i < count; i++) {
+          sources.push(source);
+          // Mostly gap-free batches, as a restore of an uncompacted topic sends them.
+          source += rand() < 0.9 ? 1n : 2n + BigInt(randomInt(rand, 3));
+        }
+        // Sometimes the next batch does not start where the last one ended in the target (another writer).
+        if (rand() < 0.2) target += 1n + BigInt(randomInt(rand, 3));
+        batched.addBatch(sources, target);
+        sources.forEach((s, i) => {
+          single.add(s, target + BigInt(i));
+        });
+        target += BigInt(sources.length);
+        if (rand() < 0.2) source += 1n + BigInt(randomInt(rand, 3));
+      }
+      expect(batched.runs).toEqual(single.runs);
+    }
+  });
 });
 
 describe('translateOffset', () => {
