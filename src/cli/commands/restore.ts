@@ -16,6 +16,7 @@ import {
 } from '../parse.js';
 import { formatBytes, formatDuration, table, groupOffsetsReport } from '../render.js';
 import { resolveBackupId } from './resolve.js';
+import { tuneHeapForRestore } from '../runtime-tuning.js';
 
 interface RestoreFlags {
   repo: string;
@@ -86,6 +87,7 @@ export function registerRestore(
     .option('--concurrency <n>', 'partitions restored at the same time', '4')
     .option('--batch-bytes <size>', 'record bytes per produce request and partition', '900KiB')
     .action(async (flags: RestoreFlags) => {
+      tuneHeapForRestore();
       await run((ctx) => restoreCommand(ctx, flags));
     });
 }
