@@ -5,7 +5,12 @@ import type { CodecName } from '../../../src/core/codecs.js';
 import { SegmentCorruptError } from '../../../src/core/errors.js';
 import type { BackupRecord } from '../../../src/core/record.js';
 import { encodeSegment } from '../../../src/core/segment/memory.js';
-import { readSegmentBlocks, verifySegment } from '../../../src/core/segment/segment-reader.js';
+import { decodeRecords } from '../../../src/core/segment/record-codec.js';
+import {
+  readSegmentBlocks,
+  readVerifiedBlocks,
+  verifySegment,
+} from '../../../src/core/segment/segment-reader.js';
 import { ALL_CODECS, expectSameRecords, sampleRecords, withTempDir } from './helpers.js';
 
 /** 100 records at offsets 100..199; with 2 KiB blocks they span several blocks (build() checks >= 4). */
@@ -75,6 +80,27 @@ async function expectDamage(
   const verdict = await verifySegment(path);
   expect(verdict.ok).toBe(false);
   if (!verdict.ok) expect(verdict.error.message).toBe(error.message);
+  // Restore's reader (blocks read in place) hands out the same verified prefix and fails the same way.
+  const inPlace = await readDamagedInPlace(path);
+  expect(inPlace.error.message).toBe(error.message);
+  expect(inPlace.error.firstBadOffset).toBe(error.firstBadOffset);
+  expect(inPlace.error.lastBadOffset).toBe(error.lastBadOffset);
+  expectSameRecords(inPlace.yielded, yielded);
+}
+
+/** readDamaged for readVerifiedBlocks: each yielded block's records are decoded to compare them. */
+async function readDamagedInPlace(
+  path: string,
+): Promise<{ yielded: BackupRecord[]; error: SegmentCorruptError }> {
+  const yielded: BackupRecord[] = [];
+  try {
+    for await (const block of readVerifiedBlocks(path))
+      yielded.push(...decodeRecords(block.raw, block.recordCount));
+  } catch (error) {
+    expect(error).toBeInstanceOf(SegmentCorruptError);
+    return { yielded, error: error as SegmentCorruptError };
+  }
+  throw new Error(`damage in ${path} went unnoticed by readVerifiedBlocks`);
 }
 
 describe.each(ALL_CODECS)('damage detection, codec %s', (codec) => {
