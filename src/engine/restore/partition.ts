@@ -2,7 +2,12 @@ import { KbackupError } from '../../core/errors.js';
 import { OffsetMapBuilder, type OffsetRun } from '../../core/offset-map.js';
 import type { KafkaPort, ProduceBatch, ProduceRecord } from '../../core/ports/kafka-port.js';
 import type { BackupRecord } from '../../core/record.js';
-import { recordInWindow, type PartitionRestorePlan, type RestoreWindow } from '../../core/restore-plan.js';
+import {
+  recordInWindow,
+  windowIsEmpty,
+  type PartitionRestorePlan,
+  type RestoreWindow,
+} from '../../core/restore-plan.js';
 import { decodeRecordSlice } from '../../core/segment/record-codec.js';
 import { offsetAt, RecordCursor, sliceOffsets, type RecordSlice } from '../../core/segment/record-slices.js';
 import { readVerifiedBlocks } from '../../core/segment/segment-reader.js';
@@ -101,11 +106,8 @@ export async function restorePartition(
     [Buffer.from('kbackup.source.offset'), Buffer.from(r.offset.toString())],
   ];
   const { window } = options;
-  const windowed =
-    window.fromOffset !== undefined ||
-    window.toOffset !== undefined ||
-    window.fromTime !== undefined ||
-    window.toTime !== undefined;
+  // Without a window a record's offset and timestamp are not even read (each read is a BigInt).
+  const windowed = !windowIsEmpty(window);
 
   for (const segment of plan.segments) {
     const path = repo.segmentPath(segment.backupId, plan.sourceTopic, plan.partition, segment.file);
@@ -132,11 +134,16 @@ export async function restorePartition(
           await flush();
         }
         if (options.provenanceHeaders) {
-          const [record] = decodeRecordSlice(block.raw, cursor.start, 1, block.recordCount).records;
-          const r = record as BackupRecord;
+          const { records } = decodeRecordSlice(block.raw, cursor.start, 1, block.recordCount);
+          const record = records[0] as BackupRecord;
           batch.addRecord(
-            { key: r.key, value: r.value, headers: provenance(r), timestamp: r.timestamp },
-            r.offset,
+            {
+              key: record.key,
+              value: record.value,
+              headers: provenance(record),
+              timestamp: record.timestamp,
+            },
+            record.offset,
             cursor.payloadBytes,
           );
         } else {
