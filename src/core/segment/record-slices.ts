@@ -25,18 +25,22 @@ export interface SegmentRecords {
 
 const KEY_AT = 17;
 
-/** Steps through the records of a verified raw block. `start` and `end` frame the current record. */
+/**
+ * Steps through `recordCount` records of a verified raw block, the first starting at byte `from`.
+ * `start` and `end` frame the current record.
+ */
 export class RecordCursor {
   start = 0;
-  end = 0;
+  end: number;
   /** Key, value and header bytes of the current record (recordPayloadBytes). */
   payloadBytes = 0;
   #remaining: number;
   readonly #raw: Buffer;
 
-  constructor(raw: Buffer, recordCount: number) {
+  constructor(raw: Buffer, recordCount: number, from = 0) {
     this.#raw = raw;
     this.#remaining = recordCount;
+    this.end = from;
   }
 
   /** Moves to the next record; false after the last. */
@@ -73,7 +77,7 @@ export class RecordCursor {
 
   /** The current record's offset (a BigInt each call: read it only where needed). */
   get offset(): bigint {
-    return this.#raw.readBigInt64BE(this.start + 1);
+    return offsetAt(this.#raw, this.start);
   }
 
   get timestamp(): bigint {
@@ -89,9 +93,7 @@ export function offsetAt(bytes: Buffer, at: number): bigint {
 /** The offsets of a slice's records, in order. */
 export function sliceOffsets(slice: RecordSlice): bigint[] {
   const offsets: bigint[] = [];
-  // The slice's records are a verified block's records from `start` on, so a cursor walks them.
-  const cursor = new RecordCursor(slice.bytes, slice.count);
-  cursor.end = slice.start;
+  const cursor = new RecordCursor(slice.bytes, slice.count, slice.start);
   while (cursor.next()) offsets.push(cursor.offset);
   return offsets;
 }

@@ -56,8 +56,7 @@ function slicesOf(records: BackupRecord[], seed: number): RecordSlice[] {
     // Leading bytes that belong to nobody: a slice need not start at byte 0 of its buffer.
     const lead = randomBytes(rand, randomInt(rand, 3));
     const bytes = Buffer.concat([lead, encodeRecords(blockRecords)]);
-    const cursor = new RecordCursor(bytes, blockRecords.length);
-    cursor.end = lead.length;
+    const cursor = new RecordCursor(bytes, blockRecords.length, lead.length);
     let slice: RecordSlice | undefined;
     while (cursor.next()) {
       if (slice === undefined || randomInt(rand, 4) === 0) {
