@@ -51,6 +51,8 @@ const MiB = 1024 * 1024;
 const mib = (bytes: number) => (bytes / MiB).toFixed(bytes < 10 * MiB ? 2 : 0);
 const rate = (bytes: number, ms: number) => (ms > 0 ? bytes / MiB / (ms / 1000) : 0);
 const fixed = (n: number, digits = 1) => n.toFixed(digits);
+/** What each ProducerPerformance run of a data set was, in order (scenario.ts). */
+const PRODUCE_RUNS = ['data load', 'before restore', 'after restore'];
 const perSec = (n: number, ms: number) =>
   ms > 0 ? Math.round(n / (ms / 1000)).toLocaleString('en-US') : '-';
 
@@ -142,7 +144,7 @@ export function tables(r: BenchResults): Table[] {
     d.produce.forEach((p, i) => {
       restore.rows.push([
         d.name,
-        `ProducerPerformance (${i === 0 ? 'data load' : 'before restore'})`,
+        `ProducerPerformance (${PRODUCE_RUNS[i] ?? `run ${i + 1}`})`,
         fixed(p.mibPerSec),
         perSec(p.records, (p.records / p.recordsPerSec) * 1000),
         '-',
@@ -211,7 +213,7 @@ export function textReport(r: BenchResults): string {
 
 const NOTES = [
   'Notes: MiB/s counts record payload (key + value + headers) per second, the unit Kafka\'s tools print as "MB".',
-  'ratio = kbackup / the faster of the two runs of the Kafka tool (above 1: kbackup is faster). Peak RSS:',
+  'ratio = kbackup / the fastest run of the Kafka tool (above 1: kbackup is faster). Peak RSS:',
   "kbackup's own peakRssBytes, with /usr/bin/time %M in parentheses. CPU: client = the measured process",
   '(kbackup or the Java tool), broker = the broker JVM over the same interval; cores busy = (client + broker)',
   "CPU seconds / wall seconds; both share the machine's cores.",

@@ -88,7 +88,8 @@ export async function warmUp(
 
 /**
  * One data set: load it (the restore baseline), ConsumerPerformance, a backup and a verify per codec,
- * ConsumerPerformance again, then a restore of the zstd backup (or the last codec) into a new topic.
+ * ConsumerPerformance again, then ProducerPerformance, a restore of the zstd backup (or the last codec)
+ * into a new topic, and ProducerPerformance again.
  */
 export async function runDataset(ctx: BenchContext, spec: DatasetSpec): Promise<DatasetResult> {
   const topic = `bench-${spec.name}`;
@@ -144,6 +145,9 @@ export async function runDataset(ctx: BenchContext, spec: DatasetSpec): Promise<
       const p = await producerPerformance(ctx, again, records, pool.file);
       ctx.log(`  ${p.mibPerSec} MiB/s, ${fmt(p.recordsPerSec)} records/s`);
       result.produce.push(p);
+      // Created beforehand like the baseline's topic, so that neither measurement includes creating a topic
+      // and waiting for its leaders (restore accepts an existing empty topic with enough partitions).
+      await createTopic(ctx.bootstrap, restored, { partitions: spec.partitions });
       ctx.log(`kbackup restore of the ${source.codec} backup into ${restored}`);
       const repo = join(ctx.work, `repo-${spec.name}-${source.codec}`);
       const r = await kbackupRestore(cli, repo, source.backupId, `${topic}=${restored}`, ctx.restoreArgs);
@@ -156,12 +160,20 @@ export async function runDataset(ctx: BenchContext, spec: DatasetSpec): Promise<
       ctx.log(
         `  ${(r.payloadBytes / 1024 / 1024 / (r.durationMs / 1000)).toFixed(1)} MiB/s, ${mib(r.peakRssBytes)} RSS`,
       );
+      // And once more after it, as ConsumerPerformance brackets the backups: the broker slows as it fills,
+      // and the machine's speed drifts, so the runs on either side show what the restore ran against.
+      const after = `${topic}-producer-after`;
+      await createTopic(ctx.bootstrap, after, { partitions: spec.partitions });
+      ctx.log(`ProducerPerformance into ${after}`);
+      const q = await producerPerformance(ctx, after, records, pool.file);
+      ctx.log(`  ${q.mibPerSec} MiB/s, ${fmt(q.recordsPerSec)} records/s`);
+      result.produce.push(q);
     }
     return result;
   } finally {
     for (const repo of repos) rmSync(repo, { recursive: true, force: true });
     // Free the broker's disk and page cache for the next data set; failures here do not hide the result.
-    for (const t of [topic, restored, `${topic}-producer-baseline`]) {
+    for (const t of [topic, restored, `${topic}-producer-baseline`, `${topic}-producer-after`]) {
       await deleteTopic(ctx.bootstrap, t).catch(() => undefined);
     }
   }
