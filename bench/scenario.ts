@@ -115,6 +115,16 @@ export async function runDataset(ctx: BenchContext, spec: DatasetSpec): Promise<
     ctx.log(`  ${c.mibPerSec} MiB/s (fetch ${c.fetchMibPerSec} MiB/s), ${fmt(c.recordsPerSec)} records/s`);
     result.consume.push(c);
   };
+  /** The restore baseline into a fresh topic: once right before the restore and once right after it. */
+  const beforeRestore = `${topic}-producer-baseline`;
+  const afterRestore = `${topic}-producer-after`;
+  const produceBaseline = async (into: string) => {
+    await createTopic(ctx.bootstrap, into, { partitions: spec.partitions });
+    ctx.log(`ProducerPerformance into ${into}`);
+    const p = await producerPerformance(ctx, into, records, pool.file);
+    ctx.log(`  ${p.mibPerSec} MiB/s, ${fmt(p.recordsPerSec)} records/s`);
+    result.produce.push(p);
+  };
   const repos: string[] = [];
   const restored = `${topic}-restored`;
   try {
@@ -138,13 +148,8 @@ export async function runDataset(ctx: BenchContext, spec: DatasetSpec): Promise<
     await consume();
     const source = result.backups.find((b) => b.codec.startsWith('zstd')) ?? result.backups.at(-1);
     if (source) {
-      // The baseline again, right before the restore and under the same conditions, into a fresh topic.
-      const again = `${topic}-producer-baseline`;
-      await createTopic(ctx.bootstrap, again, { partitions: spec.partitions });
-      ctx.log(`ProducerPerformance into ${again}`);
-      const p = await producerPerformance(ctx, again, records, pool.file);
-      ctx.log(`  ${p.mibPerSec} MiB/s, ${fmt(p.recordsPerSec)} records/s`);
-      result.produce.push(p);
+      // The baseline again, right before the restore and under the same conditions.
+      await produceBaseline(beforeRestore);
       // Created beforehand like the baseline's topic, so that neither measurement includes creating a topic
       // and waiting for its leaders (restore accepts an existing empty topic with enough partitions).
       await createTopic(ctx.bootstrap, restored, { partitions: spec.partitions });
@@ -162,18 +167,13 @@ export async function runDataset(ctx: BenchContext, spec: DatasetSpec): Promise<
       );
       // And once more after it, as ConsumerPerformance brackets the backups: the broker slows as it fills,
       // and the machine's speed drifts, so the runs on either side show what the restore ran against.
-      const after = `${topic}-producer-after`;
-      await createTopic(ctx.bootstrap, after, { partitions: spec.partitions });
-      ctx.log(`ProducerPerformance into ${after}`);
-      const q = await producerPerformance(ctx, after, records, pool.file);
-      ctx.log(`  ${q.mibPerSec} MiB/s, ${fmt(q.recordsPerSec)} records/s`);
-      result.produce.push(q);
+      await produceBaseline(afterRestore);
     }
     return result;
   } finally {
     for (const repo of repos) rmSync(repo, { recursive: true, force: true });
     // Free the broker's disk and page cache for the next data set; failures here do not hide the result.
-    for (const t of [topic, restored, `${topic}-producer-baseline`, `${topic}-producer-after`]) {
+    for (const t of [topic, restored, beforeRestore, afterRestore]) {
       await deleteTopic(ctx.bootstrap, t).catch(() => undefined);
     }
   }
