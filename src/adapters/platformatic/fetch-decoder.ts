@@ -23,7 +23,7 @@ export function decodeFetchedBatches(
   const streamed = streamFetchedBatches(request, partition, raw);
   const records: BackupRecord[] = [];
   for (const group of streamed.batches) for (const record of group) records.push(record);
-  const { batches: _decoded, ...rest } = streamed;
+  const { batches: _decoded, endOffset: _end, ...rest } = streamed;
   return { ...rest, records };
 }
 
@@ -54,9 +54,30 @@ export function streamFetchedBatches(
     lastStableOffset: partition.lastStableOffset,
     logStartOffset: partition.logStartOffset,
     offsetOutOfRange: false,
+    endOffset: offsetAfterWholeBatches(raw, request.offset),
   };
   result.batches = releasing(decodeBatches(request, partition, raw, result), release);
   return result;
+}
+
+/**
+ * Walks the batch headers only (no CRC, no records): one past the last offset of the last whole batch that
+ * ends at or after `from`. decodeBatches advances nextOffset to the same place batch by batch; a batch it
+ * would reject (corrupt, wrong format) throws there, so this value is only ever used as a hint.
+ */
+export function offsetAfterWholeBatches(raw: Buffer | null | undefined, from: bigint): bigint {
+  let next = from;
+  const end = raw?.length ?? 0;
+  let start = 0;
+  while (raw && end - start >= batch.RECORDS_OFFSET) {
+    const batchEnd = start + batch.BATCH_LOG_OVERHEAD + raw.readInt32BE(start + batch.BATCH_LENGTH_OFFSET);
+    if (batchEnd > end || batchEnd < start + batch.RECORDS_OFFSET) break;
+    const lastOffset =
+      raw.readBigInt64BE(start) + BigInt(raw.readInt32BE(start + batch.LAST_OFFSET_DELTA_OFFSET));
+    if (lastOffset >= next) next = lastOffset + 1n;
+    start = batchEnd;
+  }
+  return next;
 }
 
 function* releasing<T>(

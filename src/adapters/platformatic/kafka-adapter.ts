@@ -244,7 +244,7 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
       });
     }
     const { records, ...rest } = fetched;
-    return { ...rest, batches: records.length > 0 ? [records] : [] };
+    return { ...rest, batches: records.length > 0 ? [records] : [], endOffset: rest.nextOffset };
   }
 
   /**

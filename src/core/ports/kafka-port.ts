@@ -119,6 +119,12 @@ export interface FetchResult {
  */
 export interface FetchedBatches extends Omit<FetchResult, 'records'> {
   batches: Iterable<readonly BackupRecord[]>;
+  /**
+   * Known before the iteration: one past the last whole batch in the response (the requested offset when
+   * there is none). It is what `nextOffset` ends at once every batch is consumed without error, so the
+   * next fetch can be sent while this one is decoded.
+   */
+  endOffset: bigint;
 }
 
 export interface CreateTopicSpec {

@@ -2,7 +2,7 @@ import { KbackupError, tagTopic } from '../../core/errors.js';
 import { GapTracker } from '../../core/gaps.js';
 import type { BackupPlan, PartitionProgress, PlannedPartition } from '../../core/manifest/plan.js';
 import type { GapReason } from '../../core/manifest/schema.js';
-import type { KafkaPort, SkippedRange } from '../../core/ports/kafka-port.js';
+import type { FetchedBatches, KafkaPort, SkippedRange } from '../../core/ports/kafka-port.js';
 import { recordPayloadBytes } from '../../core/record.js';
 import type { Repository } from '../../storage/repository.js';
 import type { RunObserver } from '../observer.js';
@@ -11,6 +11,18 @@ import { PartitionSegmentSink } from '../segment-sink.js';
 export interface PartitionRunOptions {
   fetchMaxBytes: number;
   signal?: AbortSignal;
+}
+
+interface ReadAhead {
+  offset: bigint;
+  fetched: Promise<FetchedBatches>;
+}
+
+function startReadAhead(offset: bigint, fetchFrom: (offset: bigint) => Promise<FetchedBatches>): ReadAhead {
+  const fetched = fetchFrom(offset);
+  // Awaited only if used: its failure must not surface as an unhandled rejection when it is dropped.
+  fetched.catch(() => undefined);
+  return { offset, fetched };
 }
 
 export function emptyProgress(start: bigint): PartitionProgress {
@@ -74,18 +86,27 @@ export async function backupPartition(
     gaps.add(from, to < cutOffset ? to : cutOffset - 1n, reason);
   };
 
+  const fetchFrom = (offset: bigint): Promise<FetchedBatches> =>
+    kafka.fetchBatches({
+      topic,
+      partition,
+      offset,
+      isolation: plan.options.isolation,
+      maxBytes: options.fetchMaxBytes,
+    });
   let offset = progress.nextOffset;
   let idleFetches = 0;
+  // The next fetch, sent while the current one is decoded and written: the broker's read and the round
+  // trip overlap kbackup's work instead of adding to it. Used only if it starts where this one ended.
+  let readAhead: ReadAhead | undefined;
   try {
     while (offset < cutOffset) {
       if (options.signal?.aborted) throw new KbackupError('INTERRUPTED', 'backup interrupted');
-      const result = await kafka.fetchBatches({
-        topic,
-        partition,
-        offset,
-        isolation: plan.options.isolation,
-        maxBytes: options.fetchMaxBytes,
-      });
+      const result = await (readAhead?.offset === offset ? readAhead.fetched : fetchFrom(offset));
+      readAhead = undefined;
+      if (!result.offsetOutOfRange && result.endOffset > offset && result.endOffset < cutOffset) {
+        readAhead = startReadAhead(result.endOffset, fetchFrom);
+      }
       if (result.offsetOutOfRange) {
         // Retention deleted records under the backup: record what was lost and continue from the new start.
         if (result.logStartOffset > offset) {

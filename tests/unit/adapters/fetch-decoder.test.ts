@@ -336,6 +336,36 @@ describe('streamFetchedBatches', () => {
     ]);
   });
 
+  it('knows before the iteration the endOffset that nextOffset reaches after it', () => {
+    const whole = encodeBatches(batches);
+    // A response cut inside its last batch, one whose batches all end below the request, and none at all.
+    const cut = whole.subarray(0, whole.length - 5);
+    const cases: [FetchRequest, Buffer | null, bigint][] = [
+      [request(1n), whole, 14n],
+      [request(0n, 'read_uncommitted'), whole, 14n],
+      [request(7n), whole, 14n],
+      [request(1n), cut, 11n],
+      [request(20n), whole, 20n],
+      [request(5n), null, 5n],
+      [request(5n), Buffer.alloc(0), 5n],
+    ];
+    for (const [req, raw, expected] of cases) {
+      const streamed = streamFetchedBatches(req, partition(), raw);
+      expect(streamed.endOffset).toBe(expected);
+      Array.from(streamed.batches);
+      expect(streamed.nextOffset).toBe(expected);
+    }
+  });
+
+  it('stops its header walk at a length that cannot be a batch, leaving the error to the iteration', () => {
+    const raw = encodeBatches([batch(0n, range(2)), batch(2n, range(2))]);
+    const second = raw.readInt32BE(8) + 12;
+    raw.writeInt32BE(-1, second + 8); // the second batch's length field
+    const streamed = streamFetchedBatches(request(0n), partition(), raw);
+    expect(streamed.endOffset).toBe(2n);
+    expect(() => [...streamed.batches]).toThrow(/orders-0 at offset 2 is corrupt/);
+  });
+
   it('decodes lazily: the batches before a corrupt one are yielded, then the iteration throws', () => {
     const raw = encodeBatches([batch(0n, range(2)), batch(2n, range(2))]);
     raw.writeUInt8(raw.readUInt8(raw.length - 1) ^ 0xff, raw.length - 1); // the second batch's last byte
