@@ -13,6 +13,8 @@ import {
 } from '../support/kafka-helpers.js';
 import { expectVerifiesAndRestoresExactly } from '../support/restore-check.js';
 import { pollUntil } from '../support/wait.js';
+import { PlatformaticKafkaAdapter } from '../../src/adapters/platformatic/kafka-adapter.js';
+import type { ProduceRecord } from '../../src/core/ports/kafka-port.js';
 import {
   durableSegmentCount,
   expectCleanError,
@@ -52,6 +54,7 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
   afterEach(() => {
     // A failed test must not leave the link stalled for the next one.
     cluster.proxies?.heal();
+    for (const proxy of cluster.proxies?.byNode.values() ?? []) proxy.releaseAnswers();
   });
 
   afterAll(async () => {
@@ -264,5 +267,53 @@ describe('chaos: network stalls between kbackup and the broker (proxied)', () =>
     const healed = await runCli(args);
     expect(healed.code, `stderr:\n${healed.stderr}`).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain(group);
+  });
+
+  it('produce requests for different partitions go out before the first answer, each landing once', async () => {
+    const target = uniqueTopic('chaos-pipeline');
+    await createTopic(cluster.bootstrap, target, { partitions: 3 });
+    const kafka = new PlatformaticKafkaAdapter({ bootstrap: [cluster.bootstrap] });
+    const [proxy] = proxies().byNode.values();
+    if (!proxy) throw new Error('no proxy');
+    const recordsFor = (partition: number): ProduceRecord[] =>
+      Array.from({ length: 20 }, (_, i) => ({
+        key: i === 0 ? null : Buffer.from(`k${partition}-${i}`),
+        value: i === 1 ? Buffer.alloc(0) : Buffer.alloc(4096, 97 + partition + i),
+        headers: [[Buffer.from('h'), i === 2 ? null : Buffer.from(`v${i}`)]],
+        timestamp: 1_700_000_000_000n + BigInt(partition * 100 + i),
+      }));
+    const sent = [0, 1, 2].map(recordsFor);
+    try {
+      // Connection, producer id and leaders first, so that only the two requests below are held up.
+      await kafka.produce(target, 0, (sent[0] ?? []).slice(0, 1));
+      proxy.holdAnswers();
+      const before = proxy.bytesToTarget;
+      const acks = [1, 2].map((p) => kafka.produce(target, p, sent[p] ?? []));
+      for (const ack of acks) ack.catch(() => undefined); // awaited below, after the poll
+      // Both are on their way only if neither waits for the other's answer.
+      const valueBytes = [1, 2].reduce(
+        (sum, p) => sum + (sent[p] ?? []).reduce((n, r) => n + (r.value?.length ?? 0), 0),
+        0,
+      );
+      await pollUntil(() => proxy.bytesToTarget - before >= valueBytes, {
+        timeoutMs: 15_000,
+        description: 'both produce requests to reach the broker while no answer has come back',
+        onTimeout: () => `${proxy.bytesToTarget - before} bytes sent`,
+      });
+      proxy.releaseAnswers();
+      expect((await Promise.all(acks)).map((ack) => ack.baseOffset)).toEqual([0n, 0n]);
+    } finally {
+      proxy.releaseAnswers();
+      await kafka.close();
+    }
+    const landed = await readAllRecords(cluster.bootstrap, target);
+    const expected = sent.map((records, p) =>
+      (p === 0 ? records.slice(0, 1) : records).map((r, offset) => ({
+        ...r,
+        offset: BigInt(offset),
+        timestampType: 0 as const,
+      })),
+    );
+    expectSameRecords(landed, expected, { compareOffsets: true });
   });
 });

@@ -15,7 +15,11 @@ export class TcpProxy {
   #server: Server;
   #pairs = new Set<Pair>();
   #stalled = false;
+  #answersHeld = false;
+  #bytesToTarget = 0;
   #closed = false;
+  /** One-way delay added to every chunk in both directions (a distant broker); 0 forwards at once. */
+  delayMs = 0;
 
   private constructor(server: Server, targetPort: number) {
     this.#server = server;
@@ -63,19 +67,35 @@ export class TcpProxy {
     const pair: Pair = { client, upstream };
     this.#pairs.add(pair);
     // Manual forwarding rather than pipe(): pause()/resume() must fully control the flow for stall().
-    const forward = (from: Socket, to: Socket): void => {
+    const forward = (from: Socket, to: Socket, mayFlow: () => boolean, count: (n: number) => void): void => {
       from.on('data', (chunk: Buffer) => {
+        count(chunk.length);
+        if (this.delayMs > 0) {
+          // Timers of one duration fire in the order they were set: the byte stream keeps its order.
+          setTimeout(() => to.write(chunk), this.delayMs);
+          return;
+        }
         if (!to.write(chunk)) {
           from.pause();
           to.once('drain', () => {
-            if (!this.#stalled) from.resume();
+            if (mayFlow()) from.resume();
           });
         }
       });
       from.on('end', () => to.end());
     };
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(
+      client,
+      upstream,
+      () => !this.#stalled,
+      (n) => (this.#bytesToTarget += n),
+    );
+    forward(
+      upstream,
+      client,
+      () => !this.#stalled && !this.#answersHeld,
+      () => undefined,
+    );
     const teardown = (): void => {
       this.#pairs.delete(pair);
       client.destroy();
@@ -89,6 +109,28 @@ export class TcpProxy {
       client.pause();
       upstream.pause();
     }
+    if (this.#answersHeld) upstream.pause();
+  }
+
+  /** Bytes received from clients so far, whether or not already passed on. */
+  get bytesToTarget(): number {
+    return this.#bytesToTarget;
+  }
+
+  /**
+   * Keeps the target's bytes (the broker's answers) from the clients while requests still flow to the
+   * target: shows how many requests a client sends before it has an answer.
+   */
+  holdAnswers(): void {
+    this.#answersHeld = true;
+    for (const { upstream } of this.#pairs) upstream.pause();
+  }
+
+  /** Passes on the answers held by holdAnswers() and what follows. */
+  releaseAnswers(): void {
+    this.#answersHeld = false;
+    if (this.#stalled) return;
+    for (const { upstream } of this.#pairs) upstream.resume();
   }
 
   /** Destroys every open connection (both sides); new connections are still accepted. */
@@ -117,7 +159,7 @@ export class TcpProxy {
     this.#stalled = false;
     for (const { client, upstream } of this.#pairs) {
       client.resume();
-      upstream.resume();
+      if (!this.#answersHeld) upstream.resume();
     }
   }
 

@@ -33,7 +33,7 @@ import { withinDeadline } from './deadline.js';
 import { decodeFetchedBatches, streamFetchedBatches } from './fetch-decoder.js';
 import { fetchBuffers, RawFetchConsumer, type RawFetchPartition } from './raw-fetch.js';
 import { LeaderCache } from './leaders.js';
-import { IdempotentProducer } from './produce.js';
+import { IdempotentProducer, PRODUCE_REQUESTS_IN_FLIGHT } from './produce.js';
 
 export interface ConnectionOptions {
   bootstrap: string[];
@@ -347,8 +347,16 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
   #idempotentProducer(): IdempotentProducer {
     if (!this.#producer) {
       // The client's Producer gives the producer id, API versions and connections; IdempotentProducer
-      // sends the batches (see produce.ts).
-      this.#producer = new Producer({ ...this.#baseOptions(), idempotent: true, acks: ProduceAcks.ALL });
+      // sends the batches (see produce.ts). Not `idempotent: true`: that makes the client allow one request
+      // in flight per connection, so that every partition on a broker waited for the previous partition's
+      // answer, a round trip each. IdempotentProducer keeps the guarantee itself (one batch in flight per
+      // partition, sequences advanced only on an answer), so requests of different partitions can share
+      // the connection at once, as the Java producer's max.in.flight.requests.per.connection allows.
+      this.#producer = new Producer({
+        ...this.#baseOptions(),
+        acks: ProduceAcks.ALL,
+        maxInflights: PRODUCE_REQUESTS_IN_FLIGHT,
+      });
       this.#batchProducer = new IdempotentProducer(this.#producer, this.#options.requestTimeoutMs);
     }
     return this.#batchProducer as IdempotentProducer;

@@ -57,6 +57,13 @@ const produceApiFor = replacementApis(
   (version) => PARSERS.get(version),
 ) as (version: number) => ProduceApi | undefined;
 
+/**
+ * Produce requests a connection carries at once. Each partition has at most one (see IdempotentProducer),
+ * so this bounds how many partitions led by one broker are written at the same time before the next waits
+ * in the client's queue; above `--concurrency`'s usual values so that the flag, not this, decides.
+ */
+export const PRODUCE_REQUESTS_IN_FLIGHT = 16;
+
 /** Kafka's sequence numbers wrap from Int32 max to 0. */
 const SEQUENCE_LIMIT = 2 ** 31;
 
