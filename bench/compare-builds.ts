@@ -20,7 +20,7 @@ import { defaultKafkaVersion, resolveKafkaLibs, startCluster } from '../tests/su
 import { createTopic } from '../tests/support/kafka-helpers.js';
 import { writePayloadFile } from './dataset.js';
 import { producerPerformance } from './kafka-tools.js';
-import { LAUNCHER_FLAGS } from '../tests/support/cli.js';
+import { launcherFlags } from '../tests/support/cli.js';
 import { assertOk, runMeasured, type Measured } from './proc.js';
 
 const { values, positionals } = parseArgs({
@@ -84,7 +84,7 @@ try {
         const args = ['--json', 'backup', '--bootstrap', cluster.bootstrap, '--topics', 'compare'];
         const run = await runMeasured(
           process.execPath,
-          [...LAUNCHER_FLAGS, cli, ...args, '--repo', repo, '--codec', codec],
+          [...launcherFlags(args), cli, ...args, '--repo', repo, '--codec', codec],
           { brokerPid: broker.pid, env: vars },
         );
         assertOk(run, `backup by ${label}`);
@@ -95,7 +95,15 @@ try {
           const restoreArgs = ['--json', 'restore', '--bootstrap', cluster.bootstrap, '--repo', repo];
           const restored = await runMeasured(
             process.execPath,
-            [...LAUNCHER_FLAGS, cli, ...restoreArgs, '--backup', backupId, '--rename', `compare=${target}`],
+            [
+              ...launcherFlags(restoreArgs),
+              cli,
+              ...restoreArgs,
+              '--backup',
+              backupId,
+              '--rename',
+              `compare=${target}`,
+            ],
             { brokerPid: broker.pid, env: vars },
           );
           assertOk(restored, `restore by ${label}`);

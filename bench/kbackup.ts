@@ -1,4 +1,4 @@
-import { CLI_ENTRY, LAUNCHER_FLAGS } from '../tests/support/cli.js';
+import { CLI_ENTRY, launcherFlags } from '../tests/support/cli.js';
 import { assertOk, directoryBytes, runMeasured, type Measured } from './proc.js';
 
 export interface CliRun {
@@ -55,7 +55,7 @@ async function cli(
   const run = await runMeasured(
     process.execPath,
     // As a user runs it (bin/kbackup's Node flags), plus the benchmark's own (--cpu-prof) before the entry.
-    [...LAUNCHER_FLAGS, ...(ctx.nodeFlags ?? []), CLI_ENTRY, '--json', ...args],
+    [...launcherFlags(args), ...(ctx.nodeFlags ?? []), CLI_ENTRY, '--json', ...args],
     {
       brokerPid: ctx.brokerPid,
     },

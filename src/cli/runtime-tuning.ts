@@ -25,15 +25,3 @@ export function tuneHeapForVerify(): void {
 export function tuneHeapForRestore(): void {
   setFlagsFromString('--heap-growing-percent=300');
 }
-
-/**
- * Backup is the opposite case: its record objects live across the awaits of a block's compression, so many
- * survive the young generation, while what stays live is small (about 26 MiB). V8's default growing factor
- * let the old generation fill with about 75 MiB of dead records before each full collection; with
- * 100-byte records that put peak RSS at 220-265 MiB. Growing by 150% after each full GC takes 25-40 MiB
- * off the peak at the same speed; 50% took 50-65 MiB off but cost 20-40% more CPU (docs/BENCHMARKS.md,
- * eighth round). Set at run time, like the flags above.
- */
-export function tuneHeapForBackup(): void {
-  setFlagsFromString('--heap-growing-percent=150');
-}

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_ARGV, runCli, runCliJson, tempRepo } from '../support/cli.js';
+import { cliArgv, runCli, runCliJson, tempRepo } from '../support/cli.js';
 import { seededRandom } from '../support/data.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import { createTopic, produceRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
@@ -72,7 +72,7 @@ describe('chaos: kbackup killed with SIGKILL mid-backup', () => {
         '--concurrency',
         '2',
       ];
-      const child = spawn(process.execPath, [...CLI_ARGV, ...args], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [...cliArgv(args), ...args], { stdio: 'ignore' });
       const exited = new Promise<void>((resolve) =>
         child.once('exit', () => {
           resolve();

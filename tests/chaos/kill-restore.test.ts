@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_ARGV, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
+import { cliArgv, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { seededRandom } from '../support/data.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
@@ -66,7 +66,7 @@ describe('chaos: kbackup killed with SIGKILL mid-restore', () => {
         '--concurrency',
         '2',
       ];
-      const child = spawn(process.execPath, [...CLI_ARGV, ...args], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [...cliArgv(args), ...args], { stdio: 'ignore' });
       const exited = new Promise<void>((resolve) =>
         child.once('exit', () => {
           resolve();

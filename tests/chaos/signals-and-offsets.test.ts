@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Consumer } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_ARGV, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
+import { cliArgv, runCliJson, tempRepo, restoreArgs } from '../support/cli.js';
 import { expectSameRecords } from '../support/compare.js';
 import { startCluster, type KafkaCluster } from '../support/kafka-harness.js';
 import {
@@ -90,7 +90,9 @@ describe('chaos: signals and the consumer-group step', () => {
       '--concurrency',
       '1',
     ];
-    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...cliArgv(args), ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = exitOf(child);
@@ -184,7 +186,7 @@ describe('chaos: signals and the consumer-group step', () => {
       '8KiB',
     ];
 
-    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliArgv(args), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = exitOf(child);

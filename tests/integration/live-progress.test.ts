@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
-import { CLI_ARGV, tempRepo } from '../support/cli.js';
+import { CLI_ARGV, cliArgv, tempRepo } from '../support/cli.js';
 import { createTopic, produceRecords, uniqueTopic, type TestRecord } from '../support/kafka-helpers.js';
 import { pollUntil } from '../support/wait.js';
 
@@ -13,7 +13,7 @@ interface Run {
 
 /** Runs the CLI under a pseudo-terminal (util-linux `script`), as in an SRE's shell; stdout and stderr merge. */
 function runOnTty(args: string[]): Promise<Run> {
-  const command = [process.execPath, ...CLI_ARGV, ...args]
+  const command = [process.execPath, ...cliArgv(args), ...args]
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
     .join(' ');
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,24 +7,36 @@ import { join, resolve } from 'node:path';
 export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
 
 /**
- * The Node flags bin/kbackup starts the CLI with (its `exec node FLAGS "$0"` line). Tests and benchmarks
- * run `node FLAGS dist/cli/main.js`, so that they measure and exercise what users run (the flags bound the
- * young generation, which shows in peak memory), while they can still add flags of their own.
+ * The Node flags bin/kbackup starts the CLI with for these arguments: its first line, run by sh with
+ * `exec node` replaced by a printer. Tests and benchmarks run `node FLAGS dist/cli/main.js ARGS`, so that
+ * they exercise and measure what users run (the flags bound the young generation, which shows in speed and
+ * peak memory), while they can still add flags of their own.
  */
+export function launcherFlags(args: readonly string[] = []): string[] {
+  const bin = readFileSync(resolve(import.meta.dirname, '../../bin/kbackup'), 'utf8');
+  const line = bin.split('\n').find((l) => l.includes('exec node '));
+  if (line === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
+  const marker = 'KBACKUP-ENTRY';
+  const printed = execFileSync('sh', ['-c', line.replace('exec node ', "printf '%s\\n' "), marker, ...args], {
+    encoding: 'utf8',
+  }).split('\n');
+  const end = printed.indexOf(marker);
+  if (end < 0) throw new Error('bin/kbackup: its launcher line did not pass "$0" on');
+  return printed.slice(0, end);
+}
+
+/** The flags for commands without flags of their own (every command but backup). */
 export const LAUNCHER_FLAGS = launcherFlags();
 
-/** What follows `node` to run the CLI as bin/kbackup does: `spawn(process.execPath, [...CLI_ARGV, ...args])`. */
-export const CLI_ARGV: readonly string[] = [...LAUNCHER_FLAGS, CLI_ENTRY];
-
-function launcherFlags(): string[] {
-  const bin = readFileSync(resolve(import.meta.dirname, '../../bin/kbackup'), 'utf8');
-  const flags = /exec node ((?:--\S+\s+)*)"\$0"/.exec(bin)?.[1];
-  if (flags === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
-  return flags
-    .trim()
-    .split(/\s+/)
-    .filter((f) => f.length > 0);
+/**
+ * What follows `node` to run the CLI as bin/kbackup does: `spawn(process.execPath, [...cliArgv(args), ...args])`.
+ */
+export function cliArgv(args: readonly string[]): string[] {
+  return [...launcherFlags(args), CLI_ENTRY];
 }
+
+/** cliArgv for commands other than backup. */
+export const CLI_ARGV: readonly string[] = [...LAUNCHER_FLAGS, CLI_ENTRY];
 
 /** `kbackup restore` of `backupId` from `repo`, renaming topic `from` to `to`, plus `extra` flags. */
 export function restoreArgs(
@@ -60,7 +72,7 @@ export function runCli(
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
+    const child = spawn(process.execPath, [...cliArgv(args), ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,7 @@
 import { compressionsAlgorithmsByBitmask } from '@platformatic/kafka';
 import { crc32c } from '../../core/checksum.js';
 import { CREATE_TIME, LOG_APPEND_TIME, type BackupRecord, type RecordHeader } from '../../core/record.js';
+import { setSafeInt64, type EncodedRecords } from '../../core/segment/encoded-records.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Shared by every record without headers (most of them): frozen, since records are never mutated. */
@@ -30,6 +31,9 @@ export const PRODUCER_EPOCH_OFFSET = 51;
 export const BASE_SEQUENCE_OFFSET = 53;
 export const RECORD_COUNT_OFFSET = 57;
 export const RECORDS_OFFSET = 61;
+
+/** A base offset up to this plus any int32 delta is still exact as a number; beyond it, BigInts are used. */
+const SAFE_BASE = Number.MAX_SAFE_INTEGER - 0x7fff_ffff;
 
 const COMPRESSION_MASK = 0b111;
 const TIMESTAMP_TYPE_BIT = 1 << 3;
@@ -159,7 +163,7 @@ export function decodeRecords(
   // Offsets and timestamps are summed as numbers when exact (always, for real offsets and epoch millis), so
   // that a record allocates one BigInt per field rather than two.
   const baseNumber = Number(baseOffset);
-  const baseIsSafe = Number.isSafeInteger(baseNumber);
+  const baseIsSafe = Number.isSafeInteger(baseNumber) && baseNumber <= SAFE_BASE;
   const firstTimestampNumber = Number(firstTimestamp);
   const timestampIsSafe = Number.isSafeInteger(firstTimestampNumber);
   let previousDelta = NaN;
@@ -210,4 +214,127 @@ export function decodeRecords(
     });
   }
   return expectedDelta;
+}
+
+/**
+ * Transcodes the records of the batch raw[start, end) into `out` (reset to the batch's base offset), in the
+ * segment's raw block encoding (record-codec.ts), with what decodeRecords would decode: the same records,
+ * the same gaps reported through onGap, the same return value. Record by record it reads the varints and
+ * copies the key, value and header bytes; it builds no objects. The segment builder then copies whole runs.
+ */
+export function transcodeRecords(
+  raw: Buffer,
+  start: number,
+  end: number,
+  firstDelta: number,
+  expectedDelta: number,
+  onGap: (fromDelta: number, toDelta: number) => void,
+  out: EncodedRecords,
+): number {
+  const data = batchRecords(raw, start, end);
+  const last = data === raw ? end : data.length;
+  const count = raw.readInt32BE(start + RECORD_COUNT_OFFSET);
+  const logAppendTime = (raw.readInt16BE(start + ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_BIT) !== 0;
+  const attributes = logAppendTime ? LOG_APPEND_TIME : CREATE_TIME;
+  const baseOffset = raw.readBigInt64BE(start);
+  if (baseOffset < 0n) throw new MalformedBatchError(`negative base offset ${baseOffset}`);
+  const firstTimestamp = raw.readBigInt64BE(start + FIRST_TIMESTAMP_OFFSET);
+  const maxTimestamp = raw.readBigInt64BE(start + MAX_TIMESTAMP_OFFSET);
+  const baseNumber = Number(baseOffset);
+  const offsetsAreNumbers = baseNumber <= SAFE_BASE;
+  const firstTimestampNumber = Number(firstTimestamp);
+  const timestampsAreNumbers = Number.isSafeInteger(firstTimestampNumber);
+  const maxTimestampNumber = Number(maxTimestamp);
+  out.reset(baseOffset);
+
+  at = data === raw ? start + RECORDS_OFFSET : 0;
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    const length = readVarInt(data);
+    const recordEnd = at + length;
+    if (length < 0 || recordEnd > last) throw new MalformedBatchError(`record ${i} overruns its batch`);
+    at += 1; // record attributes: unused
+    const timestampDelta = readVarLong(data);
+    const offsetDelta = readVarInt(data);
+    if (offsetDelta < firstDelta) {
+      at = recordEnd;
+      continue;
+    }
+    if (offsetDelta < expectedDelta) throw new MalformedBatchError(`record ${i} repeats an earlier offset`);
+    if (offsetDelta > expectedDelta) onGap(expectedDelta, offsetDelta - 1);
+    expectedDelta = offsetDelta + 1;
+
+    // Fixed fields, then key and value: at most 29 bytes more than the Kafka bytes left in the record.
+    out.reserve(pos + 29 + (recordEnd - at));
+    let bytes = out.bytes;
+    let view = out.view;
+    bytes[pos] = attributes;
+    if (offsetsAreNumbers) setSafeInt64(view, pos + 1, baseNumber + offsetDelta);
+    else view.setBigInt64(pos + 1, checkedInt64(baseOffset + BigInt(offsetDelta), 'offset'));
+    let timestamp = firstTimestampNumber + timestampDelta;
+    if (logAppendTime) {
+      timestamp = maxTimestampNumber;
+      view.setBigInt64(pos + 9, maxTimestamp);
+    } else if (timestampsAreNumbers && Number.isSafeInteger(timestamp)) {
+      setSafeInt64(view, pos + 9, timestamp);
+    } else {
+      const wide = firstTimestamp + (Number.isNaN(timestampDelta) ? wideVarLong : BigInt(timestampDelta));
+      view.setBigInt64(pos + 9, checkedInt64(wide, 'timestamp'));
+      timestamp = Number(wide);
+    }
+    pos += 17;
+    let payload = 0;
+    for (let field = 0; field < 2; field++) {
+      const fieldLength = readVarInt(data);
+      pos = copyField(data, fieldLength, recordEnd, bytes, view, pos);
+      if (fieldLength > 0) payload += fieldLength;
+    }
+    const headerCount = Math.max(readVarInt(data), 0);
+    // Each header's two lengths grow from varints of at least a byte each to 4 bytes each.
+    out.reserve(pos + 4 + 8 * headerCount + (recordEnd - at));
+    bytes = out.bytes;
+    view = out.view;
+    view.setUint32(pos, headerCount);
+    pos += 4;
+    for (let h = 0; h < headerCount; h++) {
+      // A null header key is stored as an empty one, as decodeRecords reads it.
+      const keyLength = Math.max(readVarInt(data), 0);
+      pos = copyField(data, keyLength, recordEnd, bytes, view, pos);
+      const valueLength = readVarInt(data);
+      pos = copyField(data, valueLength, recordEnd, bytes, view, pos);
+      payload += keyLength + (valueLength > 0 ? valueLength : 0);
+    }
+    if (at !== recordEnd) throw new MalformedBatchError(`record ${i} does not match its length`);
+    out.push(pos, offsetDelta, timestamp, payload);
+  }
+  return expectedDelta;
+}
+
+/** Writes a length (-1 for null) and copies the field's bytes; returns the position after them. */
+function copyField(
+  data: Buffer,
+  length: number,
+  recordEnd: number,
+  bytes: Buffer,
+  view: DataView,
+  pos: number,
+): number {
+  if (length <= 0) {
+    view.setInt32(pos, length < 0 ? -1 : 0);
+    return pos + 4;
+  }
+  if (length > recordEnd - at) throw new MalformedBatchError('a field overruns its record');
+  view.setInt32(pos, length);
+  pos += 4;
+  // A short field is copied byte by byte: cheaper than the view a Buffer copy creates.
+  if (length < 64) for (let k = 0; k < length; k++) bytes[pos + k] = data[at + k] as number;
+  else data.copy(bytes, pos, at, at + length);
+  at += length;
+  return pos + length;
+}
+
+function checkedInt64(value: bigint, what: string): bigint {
+  if (BigInt.asIntN(64, value) !== value)
+    throw new MalformedBatchError(`record ${what} ${value} is outside int64`);
+  return value;
 }

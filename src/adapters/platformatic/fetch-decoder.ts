@@ -1,6 +1,7 @@
 import type { fetchV17 } from '@platformatic/kafka';
 import { KbackupError } from '../../core/errors.js';
 import type { BackupRecord } from '../../core/record.js';
+import { EncodedRecords } from '../../core/segment/encoded-records.js';
 import type { FetchRequest, FetchResult, FetchedBatches, SkippedRange } from '../../core/ports/kafka-port.js';
 import * as batch from './batch-reader.js';
 
@@ -12,33 +13,73 @@ export type FetchedPartition = Pick<
 >;
 
 /**
+ * How the records of one batch are handed out: decode() reads them (returning the next expected offset
+ * delta, see batch.decodeRecords), take() gives what the caller receives, or undefined for none.
+ */
+interface RecordsDecoder<T> {
+  decode(
+    raw: Buffer,
+    start: number,
+    end: number,
+    firstDelta: number,
+    expectedDelta: number,
+    onGap: (fromDelta: number, toDelta: number) => void,
+  ): number;
+  take(): T | undefined;
+}
+
+/** Each batch's records as BackupRecord objects. */
+function recordObjects(): RecordsDecoder<BackupRecord[]> {
+  let records: BackupRecord[] = [];
+  return {
+    decode(raw, start, end, firstDelta, expectedDelta, onGap) {
+      records = [];
+      return batch.decodeRecords(raw, start, end, firstDelta, expectedDelta, onGap, records);
+    },
+    take: () => (records.length > 0 ? records : undefined),
+  };
+}
+
+/** Each batch's records transcoded into `out`, refilled batch after batch. */
+function encodedRecords(out: EncodedRecords): RecordsDecoder<EncodedRecords> {
+  return {
+    decode: (raw, start, end, firstDelta, expectedDelta, onGap) =>
+      batch.transcodeRecords(raw, start, end, firstDelta, expectedDelta, onGap, out),
+    take: () => (out.count > 0 ? out : undefined),
+  };
+}
+
+/**
  * Decodes the raw record batches of one fetched partition (see raw-fetch.ts) into BackupRecords, all at
- * once: streamFetchedBatches run to its end.
+ * once. Keys, values and headers are views into the fetched (or decompressed) buffer, never copies.
  */
 export function decodeFetchedBatches(
   request: FetchRequest,
   partition: FetchedPartition,
   raw: Buffer | null | undefined,
 ): FetchResult {
-  const streamed = streamFetchedBatches(request, partition, raw);
+  const { batches, result } = streamBatches(request, partition, raw, recordObjects());
   const records: BackupRecord[] = [];
-  for (const group of streamed.batches) for (const record of group) records.push(record);
-  const { batches: _decoded, endOffset: _end, ...rest } = streamed;
+  for (const group of batches) for (const record of group) records.push(record);
+  const { batches: _none, endOffset: _end, ...rest } = result;
   return { ...rest, records };
 }
 
 /**
- * Decodes the raw record batches of one fetched partition (see raw-fetch.ts) one batch at a time, as the
- * caller iterates `batches`, dropping control batches and, under read_committed, aborted transactional
- * batches with the standard consumer algorithm: a transactional batch of a producer listed in
- * abortedTransactions (with firstOffset <= the batch's last offset) is aborted until that producer's ABORT
- * marker is seen. Offsets missing between or inside batches are reported as skipped ranges. A trailing
- * partial batch (the broker cuts the response at maxBytes) is left for the next fetch. Keys, values and
- * headers are views into the fetched (or decompressed) buffer, never copies.
+ * Scratch runs kept for reuse: one grows to the largest batch it has held, and a backup iterates one fetch
+ * per partition at a time plus its read-ahead.
+ */
+const spareScratch: EncodedRecords[] = [];
+const MAX_SPARE_SCRATCH = 8;
+
+/**
+ * Transcodes the raw record batches of one fetched partition (see raw-fetch.ts) one batch at a time, as
+ * the caller iterates `batches`, into the segment encoding (batch.transcodeRecords). Every batch is handed
+ * out in the same EncodedRecords, refilled: a batch's records are valid until the iteration moves on.
  *
  * `skipped` and `nextOffset` of the result grow as the iteration goes: when a batch's records are yielded,
  * every range skipped up to the end of that batch is in `skipped`. A corrupt batch throws from the iteration.
- * `release` is called once the iteration ends, however it ends (the records' bytes are free from then on).
+ * `release` is called once the iteration ends, however it ends (`raw` is free from then on).
  */
 export function streamFetchedBatches(
   request: FetchRequest,
@@ -46,6 +87,28 @@ export function streamFetchedBatches(
   raw: Buffer | null | undefined,
   release: () => void = () => undefined,
 ): FetchedBatches {
+  const scratch = spareScratch.pop() ?? new EncodedRecords();
+  const { batches, result } = streamBatches(request, partition, raw, encodedRecords(scratch));
+  result.batches = releasing(batches, () => {
+    if (spareScratch.length < MAX_SPARE_SCRATCH) spareScratch.push(scratch);
+    release();
+  });
+  return result;
+}
+
+/**
+ * The batches of one fetched partition, decoded lazily, dropping control batches and, under
+ * read_committed, aborted transactional batches with the standard consumer algorithm: a transactional batch
+ * of a producer listed in abortedTransactions (with firstOffset <= the batch's last offset) is aborted until
+ * that producer's ABORT marker is seen. Offsets missing between or inside batches are reported as skipped
+ * ranges. A trailing partial batch (the broker cuts the response at maxBytes) is left for the next fetch.
+ */
+function streamBatches<T>(
+  request: FetchRequest,
+  partition: FetchedPartition,
+  raw: Buffer | null | undefined,
+  decoder: RecordsDecoder<T>,
+): { batches: Generator<T, void, undefined>; result: FetchedBatches } {
   const result: FetchedBatches = {
     batches: [],
     skipped: [],
@@ -56,8 +119,7 @@ export function streamFetchedBatches(
     offsetOutOfRange: false,
     endOffset: offsetAfterWholeBatches(raw, request.offset),
   };
-  result.batches = releasing(decodeBatches(request, partition, raw, result), release);
-  return result;
+  return { batches: decodeBatches(request, partition, raw, result, decoder), result };
 }
 
 /**
@@ -91,12 +153,13 @@ function* releasing<T>(
   }
 }
 
-function* decodeBatches(
+function* decodeBatches<T>(
   request: FetchRequest,
   partition: FetchedPartition,
   raw: Buffer | null | undefined,
   result: FetchedBatches,
-): Generator<BackupRecord[], void, undefined> {
+  decoder: RecordsDecoder<T>,
+): Generator<T, void, undefined> {
   const skipped = result.skipped;
   const aborted = [...(partition.abortedTransactions ?? [])].sort((a, b) =>
     a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
@@ -135,7 +198,7 @@ function* decodeBatches(
       if (next) abortedProducers.add(next.producerId);
     }
     const firstWanted = baseOffset > request.offset ? baseOffset : request.offset;
-    const records: BackupRecord[] = [];
+    let records: T | undefined;
     try {
       if (attributes & batch.IS_CONTROL) {
         const type = batch.controlType(raw, batchStart, batchEnd);
@@ -161,15 +224,8 @@ function* decodeBatches(
       };
       const firstDelta = Number(request.offset - baseOffset);
       const expectedDelta = Number(expected - baseOffset);
-      const nextDelta = batch.decodeRecords(
-        raw,
-        batchStart,
-        batchEnd,
-        firstDelta,
-        expectedDelta,
-        onGap,
-        records,
-      );
+      const nextDelta = decoder.decode(raw, batchStart, batchEnd, firstDelta, expectedDelta, onGap);
+      records = decoder.take();
       expected = baseOffset + BigInt(nextDelta);
     } catch (error) {
       if (error instanceof batch.MalformedBatchError) throw corrupt(request, baseOffset, error.message);
@@ -181,7 +237,7 @@ function* decodeBatches(
       expected = lastOffset + 1n;
     }
     result.nextOffset = expected;
-    if (records.length > 0) yield records;
+    if (records !== undefined) yield records;
   }
 }
 

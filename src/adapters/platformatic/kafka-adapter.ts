@@ -27,6 +27,7 @@ import type {
   TopicDescription,
 } from '../../core/ports/kafka-port.js';
 import { produceBatchCount } from '../../core/ports/kafka-port.js';
+import { EncodedRecords } from '../../core/segment/encoded-records.js';
 import { withRetry } from '../../core/retry.js';
 import { hasApiError, isRetriableKafkaError, toKbackupError } from './errors.js';
 import { withinDeadline } from './deadline.js';
@@ -244,7 +245,8 @@ export class PlatformaticKafkaAdapter implements KafkaPort {
       });
     }
     const { records, ...rest } = fetched;
-    return { ...rest, batches: records.length > 0 ? [records] : [], endOffset: rest.nextOffset };
+    const batches = records.length > 0 ? [EncodedRecords.fromRecords(records)] : [];
+    return { ...rest, batches, endOffset: rest.nextOffset };
   }
 
   /**

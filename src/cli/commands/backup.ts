@@ -7,7 +7,6 @@ import { Repository } from '../../storage/repository.js';
 import type { CommandContext } from '../context.js';
 import { collect, parseIntFlag, parseSize } from '../parse.js';
 import { formatBytes, formatDuration } from '../render.js';
-import { tuneHeapForBackup } from '../runtime-tuning.js';
 
 interface BackupFlags {
   bootstrap?: string;
@@ -68,7 +67,6 @@ export function registerBackup(
     .option('--incremental', 'start each partition where the newest complete backup of this cluster ended')
     .option('--resume <id>', 'finish an interrupted backup (the same command run again resumes it too)')
     .action(async (flags: BackupFlags) => {
-      tuneHeapForBackup();
       await run((ctx) => backupCommand(ctx, flags));
     });
 }

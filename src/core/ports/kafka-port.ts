@@ -1,4 +1,5 @@
 import type { BackupRecord } from '../record.js';
+import type { EncodedRecords } from '../segment/encoded-records.js';
 import type { SegmentRecords } from '../segment/record-slices.js';
 
 /**
@@ -23,10 +24,10 @@ export interface KafkaPort {
    */
   fetch(request: FetchRequest): Promise<FetchResult>;
   /**
-   * The same fetch, with records decoded one record batch at a time as the caller iterates: a large fetch
-   * of small records then never has all its record objects alive at once (backup's memory and GC). The
-   * records' bytes are lent: they are valid until the iteration ends (or is left with break or a throw),
-   * after which the adapter reuses their memory; a caller that keeps bytes must copy them before that.
+   * The same fetch for backup, with the records of each record batch transcoded into the segment's raw
+   * block encoding as the caller iterates (core/segment/encoded-records.ts): no object per record, and the
+   * segment builder copies them as they are. Each batch's records are lent: they are valid until the
+   * iteration moves to the next batch or ends, after which the adapter reuses their memory.
    */
   fetchBatches(request: FetchRequest): Promise<FetchedBatches>;
   createTopic(spec: CreateTopicSpec): Promise<void>;
@@ -112,13 +113,14 @@ export interface FetchResult {
 }
 
 /**
- * A FetchResult whose records come batch by batch. Iterate `batches` once, in order, and use each record's
- * bytes before the iteration ends (see KafkaPort.fetchBatches); a corrupt batch throws from the iteration.
+ * A FetchResult whose records come batch by batch. Iterate `batches` once, in order, and use each batch
+ * before taking the next (see KafkaPort.fetchBatches); a corrupt batch throws from the iteration.
  * `skipped` and `nextOffset` grow as the iteration goes: when a batch's records are yielded, every range
  * skipped up to the end of that batch is in `skipped`, and both are final at the end.
  */
 export interface FetchedBatches extends Omit<FetchResult, 'records'> {
-  batches: Iterable<readonly BackupRecord[]>;
+  /** Each batch's records, already in the segment encoding; one batch is valid until the next is taken. */
+  batches: Iterable<EncodedRecords>;
   /**
    * Known before the iteration: one past the last whole batch in the response (the requested offset when
    * there is none). It is what `nextOffset` ends at once every batch is consumed without error, so the

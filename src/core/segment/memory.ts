@@ -11,6 +11,19 @@ export async function encodeSegment(
   records: Iterable<BackupRecord>,
   opts: SegmentBuildOptions,
 ): Promise<Buffer> {
+  return buildSegmentInMemory(opts, async (builder) => {
+    for (const record of records) {
+      const wait = builder.append(record);
+      if (wait !== undefined) await wait;
+    }
+  });
+}
+
+/** The segment `fill` appends to the builder, in memory. */
+export async function buildSegmentInMemory(
+  opts: SegmentBuildOptions,
+  fill: (builder: SegmentBuilder) => Promise<void>,
+): Promise<Buffer> {
   const chunks: { position: number; buffers: Buffer[] }[] = [];
   const sink: SegmentSink = {
     write: (buffers, position) => {
@@ -20,10 +33,7 @@ export async function encodeSegment(
     },
   };
   const builder = new SegmentBuilder(sink, opts);
-  for (const record of records) {
-    const wait = builder.append(record);
-    if (wait !== undefined) await wait;
-  }
+  await fill(builder);
   const { fileBytes } = await builder.finish();
   const out = Buffer.alloc(fileBytes);
   for (const { position, buffers } of chunks) {

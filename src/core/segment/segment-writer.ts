@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { KbackupError } from '../errors.js';
 import type { BackupRecord } from '../record.js';
 import { SegmentBuilder, type SegmentBuildOptions } from './builder.js';
+import type { EncodedRecords } from './encoded-records.js';
 import { writeFully, syncDirectory } from './file-io.js';
 import { HEADER_BYTES, type SegmentInfo } from './format.js';
 import { mapFsError } from './fs-errors.js';
@@ -85,10 +86,20 @@ export class SegmentWriter {
    * `const p = writer.append(r); if (p) await p;`. Offsets must strictly increase.
    */
   append(record: BackupRecord): Promise<void> | undefined {
+    this.checkOpen();
+    return this.builder.append(record);
+  }
+
+  private checkOpen(): void {
     if (this.state !== 'open') {
       throw new KbackupError('INTERNAL', `append() on a segment writer that is ${this.state}`);
     }
-    return this.builder.append(record);
+  }
+
+  /** Records [from, to) of `run`, as SegmentBuilder.appendEncoded; the same contract as append(). */
+  appendEncoded(run: EncodedRecords, from: number, to: number): Promise<void> | undefined {
+    this.checkOpen();
+    return this.builder.appendEncoded(run, from, to);
   }
 
   /** Flushes, writes trailer and header, fsyncs, renames temp -> final and fsyncs the directory. */

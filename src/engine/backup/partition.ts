@@ -3,7 +3,6 @@ import { GapTracker } from '../../core/gaps.js';
 import type { BackupPlan, PartitionProgress, PlannedPartition } from '../../core/manifest/plan.js';
 import type { GapReason } from '../../core/manifest/schema.js';
 import type { FetchedBatches, KafkaPort, SkippedRange } from '../../core/ports/kafka-port.js';
-import { recordPayloadBytes } from '../../core/record.js';
 import type { Repository } from '../../storage/repository.js';
 import type { RunObserver } from '../observer.js';
 import { PartitionSegmentSink } from '../segment-sink.js';
@@ -136,28 +135,43 @@ export async function backupPartition(
       let reachedCut = false;
       let stepRecords = 0;
       let stepBytes = 0;
-      // Batch by batch: the records of one batch become garbage once appended, before the next is decoded.
-      batches: for (const batch of result.batches) {
-        for (const record of batch) {
-          if (record.offset >= cutOffset) {
-            reachedCut = true;
-            break batches;
-          }
-          flushSkipsBelow(record.offset);
-          const bytes = recordPayloadBytes(record);
-          stepRecords++;
-          stepBytes += bytes;
-          progress.recordCount++;
-          progress.payloadBytes += bytes;
-          progress.firstOffset ??= record.offset;
-          progress.lastOffset = record.offset;
-          if (progress.minTimestamp === null || record.timestamp < progress.minTimestamp)
-            progress.minTimestamp = record.timestamp;
-          if (progress.maxTimestamp === null || record.timestamp > progress.maxTimestamp)
-            progress.maxTimestamp = record.timestamp;
-          const appending = sink.append(record);
-          if (appending) await appending;
+      // Batch by batch, each already in the segment encoding: the sink copies runs of records as they are.
+      for (const run of result.batches) {
+        if (run.count === 0) continue;
+        let to = run.count;
+        if (run.offsetAt(to - 1) >= cutOffset) {
+          to = run.firstAbove(cutOffset - 1n);
+          reachedCut = true;
         }
+        let from = 0;
+        while (from < to) {
+          // Gaps stay interleaved with the records: one that lies inside this run splits it.
+          let until = to;
+          if (skipIndex < result.skipped.length) {
+            flushSkipsBelow(run.offsetAt(from));
+            const next = result.skipped[skipIndex];
+            if (next !== undefined) until = Math.max(from + 1, run.firstAbove(next.from, from));
+            if (until > to) until = to;
+          }
+          // Up to the end of the open segment: the progress saved when it becomes durable counts its records.
+          until = sink.segmentTakes(run, from, until);
+          const bytes = run.payloadBytes(from, until);
+          const [minTimestamp, maxTimestamp] = run.timestampRange(from, until);
+          stepRecords += until - from;
+          stepBytes += bytes;
+          progress.recordCount += until - from;
+          progress.payloadBytes += bytes;
+          progress.firstOffset ??= run.offsetAt(from);
+          progress.lastOffset = run.offsetAt(until - 1);
+          if (progress.minTimestamp === null || minTimestamp < progress.minTimestamp)
+            progress.minTimestamp = minTimestamp;
+          if (progress.maxTimestamp === null || maxTimestamp > progress.maxTimestamp)
+            progress.maxTimestamp = maxTimestamp;
+          const appending = sink.appendEncoded(run, from, until);
+          if (appending) await appending;
+          from = until;
+        }
+        if (reachedCut) break;
       }
       flushSkipsBelow(cutOffset);
       const reached = reachedCut || result.nextOffset >= cutOffset ? cutOffset : result.nextOffset;

@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { CLI_ARGV, type CliResult } from '../../support/cli.js';
+import { cliArgv, type CliResult } from '../../support/cli.js';
 import { continueProcess, stopProcess } from '../../support/process-control.js';
 import { seededRandom, randomBytesSeeded } from '../../support/data.js';
 import { withProducer, type TestRecord } from '../../support/kafka-helpers.js';
@@ -24,7 +24,7 @@ export interface RunningCli {
 
 export function spawnCli(args: string[]): RunningCli {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [...CLI_ARGV, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliArgv(args), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

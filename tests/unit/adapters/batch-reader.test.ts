@@ -154,6 +154,15 @@ describe('decoding raw record batches', () => {
     expect(result.nextOffset).toBe(base + 6n);
   });
 
+  it('computes offsets exactly in a batch that starts below 2^53 and ends above it', () => {
+    const base = 2n ** 53n - 2n;
+    const raw = encodeBatch({
+      baseOffset: base,
+      records: [0, 1, 2, 3, 4].map((offsetDelta) => ({ offsetDelta })),
+    });
+    expect(decode(raw, base).records.map((r) => r.offset - base)).toEqual([0n, 1n, 2n, 3n, 4n]);
+  });
+
   it('leaves a trailing partial batch (cut at maxBytes) for the next fetch', () => {
     const first: TestBatch = { baseOffset: 0n, records: [{ offsetDelta: 0 }, { offsetDelta: 1 }] };
     const raw = encodeBatches([first, { baseOffset: 2n, records: RICH }]);

@@ -11,6 +11,8 @@ import type {
   SkippedRange,
 } from '../../../src/core/ports/kafka-port.js';
 import type { BackupRecord } from '../../../src/core/record.js';
+import type { EncodedRecords } from '../../../src/core/segment/encoded-records.js';
+import { decodeRecords } from '../../../src/core/segment/record-codec.js';
 import { encodeBatches, type TestBatch, type TestRecord } from './raw-batches.js';
 
 const LOG_APPEND_TIME = 1 << 3;
@@ -49,6 +51,10 @@ function marker(offset: bigint, producerId: bigint, type: typeof ABORT | typeof 
     records: [record(0, { key, value: Buffer.from([0, 0, 0, 0, 0, 0]) })],
   });
 }
+
+/** The records of one streamed batch, decoded from a copy of the segment encoding it comes in. */
+const decodeRun = (run: EncodedRecords): BackupRecord[] =>
+  decodeRecords(Buffer.from(run.bytes.subarray(0, run.length)), run.count);
 
 /** decodeFetchedBatches over the raw bytes of these batches, as a fetch response carries them. */
 const decode = (
@@ -295,7 +301,7 @@ describe('streamFetchedBatches', () => {
   it('yields the records of each data batch in turn, the same records decodeFetchedBatches returns', () => {
     const eager = decode(request(1n), partition(), batches);
     const streamed = streamFetchedBatches(request(1n), partition(), encodeBatches(batches));
-    const groups = [...streamed.batches];
+    const groups = Array.from(streamed.batches, decodeRun);
     expect(groups.map((g) => g.map((r) => r.offset))).toEqual([
       [1n, 2n],
       [6n, 8n],
@@ -373,13 +379,13 @@ describe('streamFetchedBatches', () => {
     const iterator = streamed.batches[Symbol.iterator]();
     const first = iterator.next();
     expect(first.done).toBe(false);
-    expect((first.value as readonly BackupRecord[]).map((r) => r.offset)).toEqual([0n, 1n]);
+    expect(decodeRun(first.value as EncodedRecords).map((r) => r.offset)).toEqual([0n, 1n]);
     expect(() => iterator.next()).toThrow(/orders-0 at offset 2 is corrupt \(CRC-32C mismatch\)/);
   });
 
   it('releases the fetched bytes once the iteration ends, is left with break, or throws', () => {
     const releases: string[] = [];
-    const stream = (raw: Buffer, what: string): Iterable<readonly BackupRecord[]> =>
+    const stream = (raw: Buffer, what: string): Iterable<EncodedRecords> =>
       streamFetchedBatches(request(0n), partition(), raw, () => releases.push(what)).batches;
 
     const whole = stream(encodeBatches(batches), 'end');

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { launcherFlags } from '../../support/cli.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { version: string };
@@ -22,6 +23,20 @@ describe('the kbackup bin', () => {
       expect(help).toContain(command);
     expect(help).toMatch(/Exit codes:\n\s+0 {2}ok/);
     expect(help).toMatch(/143 {2}terminated/);
+  });
+
+  it('starts backup with a 1 MiB young generation and every other command with 8 MiB', () => {
+    const semiSpace = (args: string[]): string[] =>
+      launcherFlags(args).filter((flag) => flag.startsWith('--max-semi-space-size'));
+    const small = ['--max-semi-space-size=1'];
+    const usual = ['--max-semi-space-size=8'];
+    expect(semiSpace(['backup', '--repo', 'r'])).toEqual(small);
+    expect(semiSpace(['--json', '-q', 'backup'])).toEqual(small);
+    expect(semiSpace(['--config', 'backup', 'restore'])).toEqual(usual); // a global option's value
+    expect(semiSpace(['--log-level=info', 'backup'])).toEqual(small);
+    expect(semiSpace(['verify', '--backup', 'latest'])).toEqual(usual);
+    expect(semiSpace(['restore', '--topics', 'backup'])).toEqual(usual);
+    expect(semiSpace([])).toEqual(usual);
   });
 
   it('refuses an unsupported Node with exit 7 and a message, before the CLI loads', () => {
