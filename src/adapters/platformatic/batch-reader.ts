@@ -139,6 +139,24 @@ export function controlType(raw: Buffer, start: number, end: number): number | u
 }
 
 /**
+ * The header fields both record readers need, and the records' bytes: `data` (the fetched buffer itself, or
+ * the decompressed records), read from position `at`, which this sets, up to `last`.
+ */
+function openBatch(raw: Buffer, start: number, end: number) {
+  const data = batchRecords(raw, start, end);
+  at = data === raw ? start + RECORDS_OFFSET : 0;
+  return {
+    data,
+    last: data === raw ? end : data.length,
+    count: raw.readInt32BE(start + RECORD_COUNT_OFFSET),
+    logAppendTime: (raw.readInt16BE(start + ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_BIT) !== 0,
+    baseOffset: raw.readBigInt64BE(start),
+    firstTimestamp: raw.readBigInt64BE(start + FIRST_TIMESTAMP_OFFSET),
+    maxTimestamp: raw.readBigInt64BE(start + MAX_TIMESTAMP_OFFSET),
+  };
+}
+
+/**
  * Decodes the records of the batch raw[start, end) into `out`, dropping those whose offset delta is below
  * firstDelta and reporting the deltas missing before each record through onGap. `expectedDelta` is the delta
  * of the next offset expected; returns it as updated by the records decoded.
@@ -152,14 +170,12 @@ export function decodeRecords(
   onGap: (fromDelta: number, toDelta: number) => void,
   out: BackupRecord[],
 ): number {
-  const data = batchRecords(raw, start, end);
-  const last = data === raw ? end : data.length;
-  const count = raw.readInt32BE(start + RECORD_COUNT_OFFSET);
-  const logAppendTime = (raw.readInt16BE(start + ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_BIT) !== 0;
+  const { data, last, count, logAppendTime, baseOffset, firstTimestamp, maxTimestamp } = openBatch(
+    raw,
+    start,
+    end,
+  );
   const timestampType = logAppendTime ? LOG_APPEND_TIME : CREATE_TIME;
-  const baseOffset = raw.readBigInt64BE(start);
-  const firstTimestamp = raw.readBigInt64BE(start + FIRST_TIMESTAMP_OFFSET);
-  const maxTimestamp = raw.readBigInt64BE(start + MAX_TIMESTAMP_OFFSET);
   // Offsets and timestamps are summed as numbers when exact (always, for real offsets and epoch millis), so
   // that a record allocates one BigInt per field rather than two.
   const baseNumber = Number(baseOffset);
@@ -169,7 +185,6 @@ export function decodeRecords(
   let previousDelta = NaN;
   let previousTimestamp = maxTimestamp;
 
-  at = data === raw ? start + RECORDS_OFFSET : 0;
   for (let i = 0; i < count; i++) {
     const length = readVarInt(data);
     const recordEnd = at + length;
@@ -231,15 +246,13 @@ export function transcodeRecords(
   onGap: (fromDelta: number, toDelta: number) => void,
   out: EncodedRecords,
 ): number {
-  const data = batchRecords(raw, start, end);
-  const last = data === raw ? end : data.length;
-  const count = raw.readInt32BE(start + RECORD_COUNT_OFFSET);
-  const logAppendTime = (raw.readInt16BE(start + ATTRIBUTES_OFFSET) & TIMESTAMP_TYPE_BIT) !== 0;
+  const { data, last, count, logAppendTime, baseOffset, firstTimestamp, maxTimestamp } = openBatch(
+    raw,
+    start,
+    end,
+  );
   const attributes = logAppendTime ? LOG_APPEND_TIME : CREATE_TIME;
-  const baseOffset = raw.readBigInt64BE(start);
   if (baseOffset < 0n) throw new MalformedBatchError(`negative base offset ${baseOffset}`);
-  const firstTimestamp = raw.readBigInt64BE(start + FIRST_TIMESTAMP_OFFSET);
-  const maxTimestamp = raw.readBigInt64BE(start + MAX_TIMESTAMP_OFFSET);
   const baseNumber = Number(baseOffset);
   const offsetsAreNumbers = baseNumber <= SAFE_BASE;
   const firstTimestampNumber = Number(firstTimestamp);
@@ -247,7 +260,6 @@ export function transcodeRecords(
   const maxTimestampNumber = Number(maxTimestamp);
   out.reset(baseOffset);
 
-  at = data === raw ? start + RECORDS_OFFSET : 0;
   let pos = 0;
   for (let i = 0; i < count; i++) {
     const length = readVarInt(data);
