@@ -1,5 +1,4 @@
 import type { Codec, ManifestSegment } from '../core/manifest/schema.js';
-import type { BackupRecord } from '../core/record.js';
 import type { EncodedRecords } from '../core/segment/encoded-records.js';
 import { SegmentWriter } from '../core/segment/segment-writer.js';
 
@@ -30,32 +29,8 @@ export class PartitionSegmentSink {
   ) {}
 
   /**
-   * Adds a record. Synchronous on the hot path: returns a promise only when a segment is opened or
-   * finished, or a block waits for compression, and then it MUST be awaited before the next call.
-   */
-  append(record: BackupRecord): Promise<void> | undefined {
-    const writer = this.#writer;
-    if (!writer) return this.#openAndAppend(record);
-    // append returns a promise only when a block is handed to the compressor.
-    const flushing = writer.append(record);
-    if (
-      writer.rawBytes < this.rolling.segmentMaxBytes &&
-      writer.recordCount < this.rolling.segmentMaxRecords
-    ) {
-      return flushing;
-    }
-    return flushing ? flushing.then(() => this.close()) : this.close();
-  }
-
-  async #openAndAppend(record: BackupRecord): Promise<void> {
-    await this.#open(record.offset);
-    const appending = this.append(record);
-    if (appending) await appending;
-  }
-
-  /**
-   * Adds records [from, to) of `run`, copied as they are encoded: the same segments as appending them one
-   * by one. Returns a promise only when a segment is opened or finished, or a block waits for
+   * Adds records [from, to) of `run`, copied as they are encoded. A segment is finished after the record
+   * with which it reaches segmentMaxBytes raw bytes or segmentMaxRecords records. Returns a promise only when a segment is opened or finished, or a block waits for
    * compression, and then it MUST be awaited before the next call.
    */
   appendEncoded(run: EncodedRecords, from: number, to: number): Promise<void> | undefined {

@@ -6,7 +6,12 @@ import type { BackupRecord } from '../../../src/core/record.js';
 import { EncodedRecords } from '../../../src/core/segment/encoded-records.js';
 import { encodeRecords } from '../../../src/core/segment/record-codec.js';
 import { buildSegmentInMemory, decodeSegment, encodeSegment } from '../../../src/core/segment/memory.js';
-import { PartitionSegmentSink, type SegmentRolling } from '../../../src/engine/segment-sink.js';
+import { SegmentWriter } from '../../../src/core/segment/segment-writer.js';
+import {
+  PartitionSegmentSink,
+  segmentFileName,
+  type SegmentRolling,
+} from '../../../src/engine/segment-sink.js';
 import { expectSameRecords, prng, randomBytes, randomInt, sampleRecords, withTempDir } from './helpers.js';
 
 /**
@@ -83,7 +88,7 @@ describe('appending records already in the segment encoding', () => {
     ).rejects.toThrow(/segment offsets must strictly increase/);
   });
 
-  it('rolls segments at the same records, into the same files, as appending one by one', async () => {
+  it('rolls segments after the record that reaches a limit, into the same files as one by one', async () => {
     const records = mixedRecords(7, 600);
     for (const limits of [
       { segmentMaxBytes: 20_000, segmentMaxRecords: 1_000_000 },
@@ -107,8 +112,27 @@ describe('appending records already in the segment encoding', () => {
           const files = await Promise.all(names.map((name) => readFile(join(dir, name))));
           return { durable, names, files };
         });
-      const expected = await write(async (sink) => {
-        for (const record of records) await sink.append(record);
+      // The reference: one record at a time through SegmentWriter, finishing a segment after the record
+      // with which it reaches either limit.
+      const expected = await withTempDir(async (dir) => {
+        const durable: ManifestSegment[] = [];
+        let writer: SegmentWriter | undefined;
+        const finish = async (open: SegmentWriter): Promise<void> => {
+          const { codec: _codec, ...segment } = await open.finish();
+          durable.push(segment);
+        };
+        for (const record of records) {
+          writer ??= await SegmentWriter.open(join(dir, segmentFileName(record.offset)), { codec: 'zstd' });
+          await writer.append(record);
+          if (writer.rawBytes >= limits.segmentMaxBytes || writer.recordCount >= limits.segmentMaxRecords) {
+            await finish(writer);
+            writer = undefined;
+          }
+        }
+        if (writer) await finish(writer);
+        const names = (await readdir(dir)).sort();
+        const files = await Promise.all(names.map((name) => readFile(join(dir, name))));
+        return { durable, names, files };
       });
       const actual = await write(async (sink) => {
         for (const [run, from, to] of piecesOf(records, 3)) await sink.appendEncoded(run, from, to);
