@@ -30,8 +30,9 @@ export class PartitionSegmentSink {
 
   /**
    * Adds records [from, to) of `run`, copied as they are encoded. A segment is finished after the record
-   * with which it reaches segmentMaxBytes raw bytes or segmentMaxRecords records. Returns a promise only when a segment is opened or finished, or a block waits for
-   * compression, and then it MUST be awaited before the next call.
+   * with which it reaches segmentMaxBytes raw bytes or segmentMaxRecords records. Returns a promise only
+   * when a segment is opened or finished, or a block waits for compression, and then it MUST be awaited
+   * before the next call.
    */
   appendEncoded(run: EncodedRecords, from: number, to: number): Promise<void> | undefined {
     const writer = this.#writer;
@@ -64,7 +65,7 @@ export class PartitionSegmentSink {
 
   /**
    * Index after the record of run[from, to) with which the open segment reaches its size or record limit
-   * (it is then finished after that record, as append() does); -1 if none of them reaches one.
+   * (the segment is finished after that record); -1 if none of them reaches one.
    */
   #rollAfter(writer: SegmentWriter | undefined, run: EncodedRecords, from: number, to: number): number {
     const byCount = from + (this.rolling.segmentMaxRecords - (writer?.recordCount ?? 0));

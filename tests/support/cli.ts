@@ -6,6 +6,10 @@ import { join, resolve } from 'node:path';
 /** The built CLI (`npm test` builds it first). */
 export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
 
+const LAUNCHER_LINE = readFileSync(resolve(import.meta.dirname, '../../bin/kbackup'), 'utf8')
+  .split('\n')
+  .find((l) => l.includes('exec node '));
+
 /**
  * The Node flags bin/kbackup starts the CLI with for these arguments: its first line, run by sh with
  * `exec node` replaced by a printer. Tests and benchmarks run `node FLAGS dist/cli/main.js ARGS`, so that
@@ -13,20 +17,19 @@ export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
  * peak memory), while they can still add flags of their own.
  */
 export function launcherFlags(args: readonly string[] = []): string[] {
-  const bin = readFileSync(resolve(import.meta.dirname, '../../bin/kbackup'), 'utf8');
-  const line = bin.split('\n').find((l) => l.includes('exec node '));
-  if (line === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
   const marker = 'KBACKUP-ENTRY';
-  const printed = execFileSync('sh', ['-c', line.replace('exec node ', "printf '%s\\n' "), marker, ...args], {
-    encoding: 'utf8',
-  }).split('\n');
+  if (LAUNCHER_LINE === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
+  const printed = execFileSync(
+    'sh',
+    ['-c', LAUNCHER_LINE.replace('exec node ', "printf '%s\\n' "), marker, ...args],
+    {
+      encoding: 'utf8',
+    },
+  ).split('\n');
   const end = printed.indexOf(marker);
   if (end < 0) throw new Error('bin/kbackup: its launcher line did not pass "$0" on');
   return printed.slice(0, end);
 }
-
-/** The flags for commands without flags of their own (every command but backup). */
-export const LAUNCHER_FLAGS = launcherFlags();
 
 /**
  * What follows `node` to run the CLI as bin/kbackup does: `spawn(process.execPath, [...cliArgv(args), ...args])`.
@@ -36,7 +39,7 @@ export function cliArgv(args: readonly string[]): string[] {
 }
 
 /** cliArgv for commands other than backup. */
-export const CLI_ARGV: readonly string[] = [...LAUNCHER_FLAGS, CLI_ENTRY];
+export const CLI_ARGV: readonly string[] = cliArgv([]);
 
 /** `kbackup restore` of `backupId` from `repo`, renaming topic `from` to `to`, plus `extra` flags. */
 export function restoreArgs(

@@ -108,12 +108,7 @@ export class SegmentBuilder {
   append(record: BackupRecord): Promise<void> | undefined {
     this.checkAppendable();
     validateRecord(record);
-    if (this.lastOffset !== undefined && record.offset <= this.lastOffset) {
-      throw new KbackupError(
-        'INTERNAL',
-        `segment offsets must strictly increase: got ${record.offset} after ${this.lastOffset}`,
-      );
-    }
+    this.checkFollows(record.offset);
     const size = encodedRecordSize(record);
     // A record that would push a non-empty block past the target starts a new block, so that a block
     // only exceeds the target when it holds a single oversized record.
@@ -150,13 +145,7 @@ export class SegmentBuilder {
   appendEncoded(run: EncodedRecords, from: number, to: number): Promise<void> | undefined {
     this.checkAppendable();
     if (from >= to) return undefined;
-    const first = run.offsetAt(from);
-    if (this.lastOffset !== undefined && first <= this.lastOffset) {
-      throw new KbackupError(
-        'INTERNAL',
-        `segment offsets must strictly increase: got ${first} after ${this.lastOffset}`,
-      );
-    }
+    this.checkFollows(run.offsetAt(from));
     const waiting = this.appendRange(run, from, to);
     return waiting && this.gate(waiting);
   }
@@ -249,6 +238,16 @@ export class SegmentBuilder {
     }
     if (this.finished) throw new KbackupError('INTERNAL', 'segment append() called after finish()');
     this.throwIfFailed();
+  }
+
+  /** Offsets must strictly increase across appends (gaps are fine). */
+  private checkFollows(offset: bigint): void {
+    if (this.lastOffset !== undefined && offset <= this.lastOffset) {
+      throw new KbackupError(
+        'INTERNAL',
+        `segment offsets must strictly increase: got ${offset} after ${this.lastOffset}`,
+      );
+    }
   }
 
   private throwIfFailed(): void {
