@@ -13,28 +13,46 @@ export const segmentFileName = (firstOffset: bigint): string =>
   `${firstOffset.toString().padStart(20, '0')}.kseg`;
 
 /**
+ * What to record once a sealed segment is durable. Taken synchronously when the segment is sealed (its
+ * last record appended), so that it describes exactly that segment's end even though more records have
+ * been appended by the time the segment is durable.
+ */
+export type SegmentCheckpoint = (segment: ManifestSegment) => Promise<void>;
+
+const NO_CHECKPOINT: SegmentCheckpoint = () => Promise.resolve();
+
+/**
  * Writes the records of one partition into a series of segment files, rolling by raw size and record
  * count. Each segment becomes visible only when complete (SegmentWriter renames it into place), so a crash
- * leaves whole segments and at most one temp file.
+ * leaves whole segments and at most two temp files.
+ *
+ * A sealed segment is finished (last block, trailer, header, fsync, rename, directory fsync) while the
+ * next one fills, because a partition that waited for each fsync spent a tenth of a codec none backup
+ * doing nothing. Segments still become durable, and are checkpointed, strictly in order: a segment is
+ * sealed only after the one before it is durable and checkpointed, so at most one is finishing at a time.
  */
 export class PartitionSegmentSink {
   readonly segments: ManifestSegment[] = [];
   #writer: SegmentWriter | undefined;
+  /** The sealed segment's finish and checkpoint; never rejects (failures go to #failure). */
+  #finishing: Promise<void> = Promise.resolve();
+  #failure: { error: unknown } | undefined;
 
   constructor(
     private readonly directory: string,
     private readonly rolling: SegmentRolling,
-    /** Called once each segment is durable, before the next one starts. */
-    private readonly onSegmentDurable: (segment: ManifestSegment) => Promise<void> = () => Promise.resolve(),
+    /** Called when a segment is sealed; what it returns is called once that segment is durable. */
+    private readonly onSegmentSealed: () => SegmentCheckpoint = () => NO_CHECKPOINT,
   ) {}
 
   /**
-   * Adds records [from, to) of `run`, copied as they are encoded. A segment is finished after the record
+   * Adds records [from, to) of `run`, copied as they are encoded. A segment is sealed after the record
    * with which it reaches segmentMaxBytes raw bytes or segmentMaxRecords records. Returns a promise only
-   * when a segment is opened or finished, or a block waits for compression, and then it MUST be awaited
-   * before the next call.
+   * when a segment is opened or sealed, or a block waits for compression, and then it MUST be awaited
+   * before the next call. Throws the failure of a sealed segment that could not be finished.
    */
   appendEncoded(run: EncodedRecords, from: number, to: number): Promise<void> | undefined {
+    this.#throwIfFailed();
     const writer = this.#writer;
     if (writer && this.#rollAfter(writer, run, from, to) < 0) return writer.appendEncoded(run, from, to);
     return this.#appendRolling(run, from, to);
@@ -59,7 +77,7 @@ export class PartitionSegmentSink {
       const flushing = writer.appendEncoded(run, i, j);
       if (flushing) await flushing;
       i = j;
-      if (rollAt >= 0) await this.close();
+      if (rollAt >= 0) await this.#seal();
     }
   }
 
@@ -86,11 +104,23 @@ export class PartitionSegmentSink {
     return writer;
   }
 
-  /** Finishes the open segment, if any, making it durable. */
-  async close(): Promise<void> {
+  /**
+   * Seals the open segment, if any, and starts finishing it in the background, after waiting for the
+   * segment sealed before it (whose failure it throws).
+   */
+  async #seal(): Promise<void> {
+    await this.#finishing;
+    this.#throwIfFailed();
     const writer = this.#writer;
     if (!writer) return;
     this.#writer = undefined;
+    const checkpoint = this.onSegmentSealed();
+    this.#finishing = this.#finish(writer, checkpoint).catch((error: unknown) => {
+      this.#failure ??= { error };
+    });
+  }
+
+  async #finish(writer: SegmentWriter, checkpoint: SegmentCheckpoint): Promise<void> {
     const info = await writer.finish();
     const segment: ManifestSegment = {
       file: info.file,
@@ -105,13 +135,27 @@ export class PartitionSegmentSink {
       bodyCrc32c: info.bodyCrc32c,
     };
     this.segments.push(segment);
-    await this.onSegmentDurable(segment);
+    await checkpoint(segment);
   }
 
-  /** Drops the open segment's temp file (used when the run fails). */
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure.error;
+  }
+
+  /** Finishes the open segment, if any, and returns once every segment is durable and checkpointed. */
+  async close(): Promise<void> {
+    await this.#seal();
+    await this.#finishing;
+    this.#throwIfFailed();
+  }
+
+  /**
+   * Drops the open segment's temp file (used when the run fails), after the sealed segment's finish ends:
+   * if that failed, the segment writer has already removed its temp file.
+   */
   async abort(): Promise<void> {
     const writer = this.#writer;
     this.#writer = undefined;
-    await writer?.abort();
+    await Promise.all([this.#finishing, writer?.abort()]);
   }
 }

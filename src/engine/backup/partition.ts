@@ -41,9 +41,10 @@ export function emptyProgress(start: bigint): PartitionProgress {
 
 /**
  * Reads one partition from `progress.nextOffset` up to the cut and streams it into segments. After every
- * segment becomes durable, progress.json is rewritten, so that a crash loses at most the segment in flight
- * and a resume continues from the last durable one. Gaps are recorded in offset order, interleaved with the
- * records, so that the saved gaps always end below the saved position.
+ * segment becomes durable, progress.json is rewritten with the totals as they were when that segment was
+ * sealed, so that a crash loses at most the segments in flight and a resume continues from the last
+ * durable one. Gaps are recorded in offset order, interleaved with the records, so that the saved gaps
+ * always end below the saved position.
  */
 export async function backupPartition(
   kafka: KafkaPort,
@@ -73,10 +74,17 @@ export async function backupPartition(
       segmentMaxBytes: plan.options.segmentMaxBytes,
       segmentMaxRecords: plan.options.segmentMaxRecords,
     },
-    async (segment) => {
-      progress.segments.push(segment);
-      progress.nextOffset = segment.lastOffset + 1n;
-      await save();
+    () => {
+      // The totals now count exactly the sealed segment's records (see sink.segmentTakes below); it
+      // becomes durable while later records are counted, so its checkpoint saves them as they are now
+      // (gap objects included: the tracker extends its last gap in place).
+      const sealed: PartitionProgress = { ...progress, gaps: progress.gaps.map((gap) => ({ ...gap })) };
+      return async (segment) => {
+        progress.segments.push(segment);
+        progress.nextOffset = segment.lastOffset + 1n;
+        const checkpoint = { ...sealed, segments: [...progress.segments], nextOffset: progress.nextOffset };
+        await repo.writeProgress(plan.backupId, topic, partition, checkpoint);
+      };
     },
   );
   const reasonFor = (s: SkippedRange): GapReason =>

@@ -102,7 +102,7 @@ describe('appending records already in the segment encoding', () => {
       const write = (feed: (sink: PartitionSegmentSink) => Promise<void>) =>
         withTempDir(async (dir) => {
           const durable: ManifestSegment[] = [];
-          const sink = new PartitionSegmentSink(dir, rolling, (segment) => {
+          const sink = new PartitionSegmentSink(dir, rolling, () => (segment) => {
             durable.push(segment);
             return Promise.resolve();
           });
