@@ -60,7 +60,7 @@ function report(what: string, run: Measured): void {
   const rss = run.timeMaxRssBytes === undefined ? '?' : (run.timeMaxRssBytes / 2 ** 20).toFixed(0);
   console.log(
     `${what}: ${(sizeMiB / (run.wallMs / 1000)).toFixed(0)} MiB/s, CPU ${run.clientCpuS.toFixed(2)} s ` +
-      `(broker ${run.brokerCpuS.toFixed(2)} s), peak RSS ${rss} MiB`,
+      `(kernel ${run.clientSysS.toFixed(2)} s; broker ${run.brokerCpuS.toFixed(2)} s), peak RSS ${rss} MiB`,
   );
 }
 const libs = await resolveKafkaLibs(defaultKafkaVersion());

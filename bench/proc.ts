@@ -38,10 +38,10 @@ export function processCpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / clockTicks();
 }
 
-/** cutime+cstime of this process: CPU of every child it has waited for, in seconds. */
-function childrenCpuSeconds(): number {
+/** cutime and cstime of this process: CPU of every child it has waited for, in seconds. */
+function childrenCpuSeconds(): { user: number; sys: number } {
   const f = statFields('self');
-  return (Number(f[13]) + Number(f[14])) / clockTicks();
+  return { user: Number(f[13]) / clockTicks(), sys: Number(f[14]) / clockTicks() };
 }
 
 export interface Measured {
@@ -52,6 +52,8 @@ export interface Measured {
   wallMs: number;
   /** CPU seconds of the measured process (and its children). */
   clientCpuS: number;
+  /** The part of clientCpuS spent in the kernel (system time): socket and file I/O, page faults. */
+  clientSysS: number;
   /** CPU seconds the broker JVM used meanwhile. */
   brokerCpuS: number;
   /** Peak RSS from /usr/bin/time -f %M, when available. */
@@ -93,7 +95,9 @@ export async function runMeasured(cmd: string, args: string[], options: RunOptio
     });
     const wallMs = performance.now() - started;
     const brokerCpuS = processCpuSeconds(options.brokerPid) - brokerBefore;
-    const clientCpuS = childrenCpuSeconds() - childrenBefore;
+    const childrenAfter = childrenCpuSeconds();
+    const clientSysS = childrenAfter.sys - childrenBefore.sys;
+    const clientCpuS = childrenAfter.user - childrenBefore.user + clientSysS;
     let timeMaxRssBytes: number | undefined;
     let timeCpuS: number | undefined;
     if (useTime && existsSync(timeFile)) {
@@ -110,6 +114,7 @@ export async function runMeasured(cmd: string, args: string[], options: RunOptio
       stderr: Buffer.concat(err).toString('utf8'),
       wallMs,
       clientCpuS,
+      clientSysS,
       brokerCpuS,
       timeMaxRssBytes,
       timeCpuS,

@@ -56,17 +56,21 @@ const PRODUCE_RUNS = ['data load', 'before restore', 'after restore'];
 const perSec = (n: number, ms: number) =>
   ms > 0 ? Math.round(n / (ms / 1000)).toLocaleString('en-US') : '-';
 
-/** CPU columns: client and broker seconds, the client's share, and how many of the cores were busy. */
+/**
+ * CPU columns: client seconds (of which kernel), broker seconds, the client's share, and how many of the
+ * cores were busy.
+ */
 function cpuCells(run: Measured): string[] {
   const total = run.clientCpuS + run.brokerCpuS;
   return [
     fixed(run.clientCpuS),
+    fixed(run.clientSysS),
     fixed(run.brokerCpuS),
     total > 0 ? `${Math.round((100 * run.clientCpuS) / total)}%` : '-',
     fixed(total / (run.wallMs / 1000), 2),
   ];
 }
-const CPU_HEAD = ['client CPU s', 'broker CPU s', 'client share', 'cores busy'];
+const CPU_HEAD = ['client CPU s', 'of which kernel', 'broker CPU s', 'client share', 'cores busy'];
 
 function rss(run: { peakRssBytes: number; run: Measured }): string {
   const time = run.run.timeMaxRssBytes;
