@@ -8,9 +8,9 @@
  *
  * --restore also restores each backup (with the build that made it) into a new topic and reports that.
  *
- * Each DIR is a checkout with `npm run build` done (e.g. a `git worktree` of the commit to compare). A
- * `NAME=VALUE,...@` prefix runs that build with those environment variables added (e.g. to compare
- * `MALLOC_ARENA_MAX=2@.` with `.`).
+ * Each DIR is a checkout with `npm run build` done (e.g. a `git worktree` of the commit to compare); it
+ * runs with the Node flags of its own bin/kbackup. A `NAME=VALUE,...@` prefix runs that build with those
+ * environment variables added (e.g. to compare `MALLOC_ARENA_MAX=2@.` with `.`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,10 +81,12 @@ try {
         const label = env ? `${env}@${build}` : build;
         const repo = join(work, `repo-${round}-${codec}-${i}`);
         const cli = join(build, 'dist/cli/main.js');
+        // Each build runs with its own launcher's Node flags, as its users would.
+        const launcher = join(build, 'bin/kbackup');
         const args = ['--json', 'backup', '--bootstrap', cluster.bootstrap, '--topics', 'compare'];
         const run = await runMeasured(
           process.execPath,
-          [...launcherFlags(args), cli, ...args, '--repo', repo, '--codec', codec],
+          [...launcherFlags(args, launcher), cli, ...args, '--repo', repo, '--codec', codec],
           { brokerPid: broker.pid, env: vars },
         );
         assertOk(run, `backup by ${label}`);
@@ -96,7 +98,7 @@ try {
           const restored = await runMeasured(
             process.execPath,
             [
-              ...launcherFlags(restoreArgs),
+              ...launcherFlags(restoreArgs, launcher),
               cli,
               ...restoreArgs,
               '--backup',

@@ -6,28 +6,36 @@ import { join, resolve } from 'node:path';
 /** The built CLI (`npm test` builds it first). */
 export const CLI_ENTRY = resolve(import.meta.dirname, '../../dist/cli/main.js');
 
-const LAUNCHER_LINE = readFileSync(resolve(import.meta.dirname, '../../bin/kbackup'), 'utf8')
-  .split('\n')
-  .find((l) => l.includes('exec node '));
+const LAUNCHER = resolve(import.meta.dirname, '../../bin/kbackup');
+
+const launcherLines = new Map<string, string | undefined>();
+
+/** The `exec node ... "$0"` line of a launcher, read once per file. */
+function launcherLine(launcher: string): string | undefined {
+  if (!launcherLines.has(launcher)) {
+    const line = readFileSync(launcher, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('exec node '));
+    launcherLines.set(launcher, line);
+  }
+  return launcherLines.get(launcher);
+}
 
 /**
- * The Node flags bin/kbackup starts the CLI with for these arguments: its first line, run by sh with
+ * The Node flags bin/kbackup (or another build's `launcher`) starts the CLI with for these arguments: its first line, run by sh with
  * `exec node` replaced by a printer. Tests and benchmarks run `node FLAGS dist/cli/main.js ARGS`, so that
  * they exercise and measure what users run (the flags bound the young generation, which shows in speed and
  * peak memory), while they can still add flags of their own.
  */
-export function launcherFlags(args: readonly string[] = []): string[] {
+export function launcherFlags(args: readonly string[] = [], launcher = LAUNCHER): string[] {
   const marker = 'KBACKUP-ENTRY';
-  if (LAUNCHER_LINE === undefined) throw new Error('bin/kbackup: no `exec node ... "$0"` line');
-  const printed = execFileSync(
-    'sh',
-    ['-c', LAUNCHER_LINE.replace('exec node ', "printf '%s\\n' "), marker, ...args],
-    {
-      encoding: 'utf8',
-    },
-  ).split('\n');
+  const line = launcherLine(launcher);
+  if (line === undefined) throw new Error(`${launcher}: no \`exec node ... "$0"\` line`);
+  const printed = execFileSync('sh', ['-c', line.replace('exec node ', "printf '%s\\n' "), marker, ...args], {
+    encoding: 'utf8',
+  }).split('\n');
   const end = printed.indexOf(marker);
-  if (end < 0) throw new Error('bin/kbackup: its launcher line did not pass "$0" on');
+  if (end < 0) throw new Error(`${launcher}: its launcher line did not pass "$0" on`);
   return printed.slice(0, end);
 }
 

@@ -109,6 +109,8 @@ interface PreparedBlock {
   header: BlockHeader;
   stored: Buffer;
   end: number;
+  /** The next block's header bytes, read together with this block's stored bytes (see fetchBlock). */
+  nextHeader: Buffer | undefined;
   raw: Promise<Buffer>;
 }
 
@@ -157,7 +159,7 @@ async function* scan(
     const fetched = await fetching;
     if ('damage' in fetched) return fetched.damage;
     if ('found' in fetched) return truncated(fetched.found);
-    const { headerBytes, header: blockHeader, stored, end } = fetched;
+    const { headerBytes, header: blockHeader, stored, end, nextHeader } = fetched;
     // One pass over the stored bytes serves both the block CRC and the body CRC.
     const storedCrc = crc32c(stored);
     if (blockChecksumFrom(headerBytes, storedCrc, stored.length) !== blockHeader.crc32c) {
@@ -175,7 +177,7 @@ async function* scan(
     bodyCrc = crc32cCombine(crc32c(headerBytes, bodyCrc), storedCrc, stored.length);
     const raw = decompressBlock(header.codec, stored, rawLength);
     raw.catch(() => undefined);
-    return { headerBytes, header: blockHeader, stored, end, raw };
+    return { headerBytes, header: blockHeader, stored, end, nextHeader, raw };
   };
 
   // decodeHeader guarantees blockCount >= 1. Pipeline: while block N is decoded and handed out, the next
@@ -185,12 +187,14 @@ async function* scan(
   const launch = (block: number, after: Promise<PreparedBlock | string> | undefined) => {
     const launched = (async (): Promise<PreparedBlock | string> => {
       let at = HEADER_BYTES;
+      let headerBytes: Buffer | undefined;
       if (after !== undefined) {
         const previous = await after;
         if (typeof previous === 'string') return previous;
         at = previous.end;
+        headerBytes = previous.nextHeader;
       }
-      return prepare(block, fetchBlock(source, block, at, bodyEnd));
+      return prepare(block, fetchBlock(source, block, at, bodyEnd, headerBytes));
     })();
     launched.catch(() => undefined);
     return launched;
@@ -311,30 +315,50 @@ async function* scan(
 }
 
 type Fetched =
-  | { headerBytes: Buffer; header: BlockHeader; stored: Buffer; end: number }
+  | { headerBytes: Buffer; header: BlockHeader; stored: Buffer; end: number; nextHeader: Buffer | undefined }
   | { damage: string }
   | { found: number };
 
-/** Reads one block's header and stored bytes without judging them beyond what is needed to read them. */
+/**
+ * Reads one block's header and stored bytes without judging them beyond what is needed to read them.
+ * The stored bytes are read together with the next block's header, when the body holds one, so that a
+ * block costs one read instead of two; `headerBytes` is this block's header if the previous read brought it.
+ */
 async function fetchBlock(
   source: ByteSource,
   block: number,
   position: number,
   bodyEnd: number,
+  headerBytes?: Buffer,
 ): Promise<Fetched> {
   if (position + BLOCK_HEADER_BYTES > bodyEnd) {
     return { damage: `block ${block} header lies past the end of the body` };
   }
-  const headerBytes = await readUpTo(source, position, BLOCK_HEADER_BYTES);
-  if (typeof headerBytes === 'number') return { found: headerBytes };
-  const header = decodeBlockHeader(headerBytes);
+  const headerRead = headerBytes ?? (await readUpTo(source, position, BLOCK_HEADER_BYTES));
+  if (typeof headerRead === 'number') return { found: headerRead };
+  const header = decodeBlockHeader(headerRead);
+  const start = position + BLOCK_HEADER_BYTES;
+  const end = start + header.storedLength;
   // Checked before reading, so a damaged length can neither allocate nor read beyond the body.
-  if (position + BLOCK_HEADER_BYTES + header.storedLength > bodyEnd) {
+  if (end > bodyEnd) {
     return { damage: `block ${block} length ${header.storedLength} runs past the end of the body` };
   }
-  const stored = await readUpTo(source, position + BLOCK_HEADER_BYTES, header.storedLength);
-  if (typeof stored === 'number') return { found: stored };
-  return { headerBytes, header, stored, end: position + BLOCK_HEADER_BYTES + stored.length };
+  let withNext = end + BLOCK_HEADER_BYTES <= bodyEnd;
+  let bytes = await readUpTo(source, start, header.storedLength + (withNext ? BLOCK_HEADER_BYTES : 0));
+  if (typeof bytes === 'number' && withNext && bytes >= end) {
+    // A file cut inside the next header still holds this block whole: hand it out; the next block reports
+    // the truncation.
+    withNext = false;
+    bytes = await readUpTo(source, start, header.storedLength);
+  }
+  if (typeof bytes === 'number') return { found: bytes };
+  return {
+    headerBytes: headerRead,
+    header,
+    stored: withNext ? bytes.subarray(0, header.storedLength) : bytes,
+    end,
+    nextHeader: withNext ? bytes.subarray(header.storedLength) : undefined,
+  };
 }
 
 /** Exactly `length` bytes, or the file size if the file ends first (checked before allocating). */
