@@ -25,17 +25,20 @@ describe('the kbackup bin', () => {
     expect(help).toMatch(/143 {2}terminated/);
   });
 
-  it('starts backup with a 1 MiB young generation and every other command with 8 MiB', () => {
+  it('starts backup and restore with a 1 MiB young generation and every other command with 8 MiB', () => {
     const semiSpace = (args: string[]): string[] =>
       launcherFlags(args).filter((flag) => flag.startsWith('--max-semi-space-size'));
     const small = ['--max-semi-space-size=1'];
     const usual = ['--max-semi-space-size=8'];
     expect(semiSpace(['backup', '--repo', 'r'])).toEqual(small);
     expect(semiSpace(['--json', '-q', 'backup'])).toEqual(small);
-    expect(semiSpace(['--config', 'backup', 'restore'])).toEqual(usual); // a global option's value
+    expect(semiSpace(['--config', 'backup', 'verify'])).toEqual(usual); // a global option's value
     expect(semiSpace(['--log-level=info', 'backup'])).toEqual(small);
     expect(semiSpace(['verify', '--backup', 'latest'])).toEqual(usual);
-    expect(semiSpace(['restore', '--topics', 'backup'])).toEqual(usual);
+    expect(semiSpace(['restore', '--topics', 'backup'])).toEqual(small);
+    expect(semiSpace(['--json', 'restore'])).toEqual(small);
+    expect(semiSpace(['--config', 'verify', 'restore'])).toEqual(small);
+    expect(semiSpace(['migrate', '--from', 'x'])).toEqual(usual);
     expect(semiSpace([])).toEqual(usual);
   });
 
