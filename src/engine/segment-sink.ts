@@ -27,9 +27,10 @@ const NO_CHECKPOINT: SegmentCheckpoint = () => Promise.resolve();
  * leaves whole segments and at most two temp files.
  *
  * A sealed segment is finished (last block, trailer, header, fsync, rename, directory fsync) while the
- * next one fills, because a partition that waited for each fsync spent a tenth of a codec none backup
- * doing nothing. Segments still become durable, and are checkpointed, strictly in order: a segment is
- * sealed only after the one before it is durable and checkpointed, so at most one is finishing at a time.
+ * next one fills, because a partition that waited for each fsync spent about a sixth of a codec none
+ * backup doing nothing. Segments still become durable, and are checkpointed, strictly in order: a segment
+ * is sealed only after the one before it is durable and checkpointed, so at most one is finishing at a
+ * time.
  */
 export class PartitionSegmentSink {
   readonly segments: ManifestSegment[] = [];
