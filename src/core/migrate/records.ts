@@ -1,4 +1,4 @@
-import { recordPayloadBytes, type BackupRecord } from '../record.js';
+import type { BackupRecord } from '../record.js';
 
 const sameBytes = (a: Buffer | null, b: Buffer | null): boolean =>
   a === null || b === null ? a === b : a.equals(b);
@@ -18,22 +18,3 @@ export function sameContent(a: BackupRecord, b: BackupRecord): boolean {
 
 /** Bytes of per-record framing counted against a produce request besides the payload. */
 export const RECORD_OVERHEAD = 64;
-
-/** Splits records, in order, into produce requests of at most `maxBytes` (at least one record each). */
-export function splitByBytes<T extends BackupRecord>(records: readonly T[], maxBytes: number): T[][] {
-  const out: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    const size = recordPayloadBytes(record) + RECORD_OVERHEAD;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(record);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}

@@ -1,10 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { KbackupError } from '../../core/errors.js';
-import { sameContent, splitByBytes } from '../../core/migrate/records.js';
+import { ProduceBatchBuilder } from '../../core/migrate/produce-batch.js';
+import { sameContent } from '../../core/migrate/records.js';
 import type { MigrateStatePartition, ResumePoint } from '../../core/migrate/state.js';
 import { OffsetMapBuilder } from '../../core/offset-map.js';
 import type { IsolationLevel, KafkaPort } from '../../core/ports/kafka-port.js';
-import { recordPayloadBytes, type BackupRecord } from '../../core/record.js';
+import type { BackupRecord } from '../../core/record.js';
 import type { RunObserver } from '../observer.js';
 
 /** What a running copy of one partition knows; shared with the run for progress, draining and results. */
@@ -126,11 +127,29 @@ function advance(ctx: CopyContext, live: LivePartition, next: bigint): void {
   ctx.changed();
 }
 
+/**
+ * Produce requests kept for reuse: a step holds one from its fetch to its last produce, and the gate
+ * bounds the steps in flight. The producer copies a request's records into its own batch before sending,
+ * so a request is free again once its produce call has settled.
+ */
+const spareRequests: ProduceBatchBuilder[] = [];
+const MAX_SPARE_REQUESTS = 8;
+
+function takeRequest(maxBytes: number): ProduceBatchBuilder {
+  const spare = spareRequests.pop();
+  return spare?.maxBytes === maxBytes ? spare : new ProduceBatchBuilder(maxBytes);
+}
+
+function giveBack(request: ProduceBatchBuilder): void {
+  request.clear();
+  if (spareRequests.length < MAX_SPARE_REQUESTS) spareRequests.push(request);
+}
+
 /** One fetch from the source and the produce requests of its records. True when the position moved. */
 async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   const { sourceTopic, partition } = live.entry;
   const from = live.position;
-  const result = await ctx.source.fetch({
+  const result = await ctx.source.fetchBatches({
     topic: sourceTopic,
     partition,
     offset: from,
@@ -155,18 +174,35 @@ async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   }
   live.sourceEnd = ctx.isolation === 'read_committed' ? result.lastStableOffset : result.highWatermark;
   const cut = live.cut;
-  const records = result.records.filter((r) => r.offset >= from && (cut === undefined || r.offset < cut));
+  const recordsBefore = live.records;
   const bytesBefore = live.payloadBytes;
-  for (const batch of splitByBytes(records, ctx.batchMaxBytes)) await produceBatch(ctx, live, batch);
+  const request = takeRequest(ctx.batchMaxBytes);
+  let last: bigint | undefined;
+  try {
+    // Batch by batch, each already in the segment encoding; the records from `from` and below the cut go
+    // into requests of up to batchMaxBytes, each sent once full.
+    for (const run of result.batches) {
+      let i = from > 0n ? run.firstAbove(from - 1n) : 0;
+      const to = cut === undefined ? run.count : run.firstAbove(cut - 1n);
+      if (i >= to) continue;
+      last = run.offsetAt(to - 1);
+      while (i < to) {
+        i = request.add(run, i, to);
+        if (i < to) await produceRequest(ctx, live, request);
+      }
+    }
+    if (request.count > 0) await produceRequest(ctx, live, request);
+  } finally {
+    giveBack(request);
+  }
   let next = result.nextOffset;
   if (cut !== undefined && next > cut) next = cut;
-  const last = records.at(-1);
-  if (last && last.offset + 1n > next) next = last.offset + 1n;
+  if (last !== undefined && last + 1n > next) next = last + 1n;
   if (next <= from) return false;
   advance(ctx, live, next);
   ctx.observer.progress?.({
     label: live.label,
-    records: records.length,
+    records: live.records - recordsBefore,
     bytes: live.payloadBytes - bytesBefore,
     advanced: Number(next - from),
     position: next,
@@ -175,12 +211,13 @@ async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   return true;
 }
 
-async function produceBatch(ctx: CopyContext, live: LivePartition, batch: BackupRecord[]): Promise<void> {
-  const ack = await ctx.target.produce(
-    live.entry.targetTopic,
-    live.entry.partition,
-    batch.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
-  );
+/** Sends the gathered records, checks where they landed, maps them and empties the request. */
+async function produceRequest(
+  ctx: CopyContext,
+  live: LivePartition,
+  request: ProduceBatchBuilder,
+): Promise<void> {
+  const ack = await ctx.target.produce(live.entry.targetTopic, live.entry.partition, request.records());
   if (ack.baseOffset === undefined) {
     throw new KbackupError(
       'KAFKA',
@@ -194,13 +231,11 @@ async function produceBatch(ctx: CopyContext, live: LivePartition, batch: Backup
       { hint: 'A migration must be the only writer into its target partitions. Stop the other producer.' },
     );
   }
-  live.map.addBatch(
-    batch.map((r) => r.offset),
-    ack.baseOffset,
-  );
-  live.targetEnd += BigInt(batch.length);
-  live.records += batch.length;
-  live.payloadBytes += batch.reduce((sum, r) => sum + recordPayloadBytes(r), 0);
+  request.mapTo(live.map, ack.baseOffset);
+  live.targetEnd += BigInt(request.count);
+  live.records += request.count;
+  live.payloadBytes += request.payloadBytes;
+  request.clear();
   ctx.changed();
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuietTracker, caughtUp } from '../../../../src/core/migrate/drain.js';
-import { sameContent, splitByBytes } from '../../../../src/core/migrate/records.js';
+import { sameContent } from '../../../../src/core/migrate/records.js';
 import type { BackupRecord } from '../../../../src/core/record.js';
 
 describe('QuietTracker', () => {
@@ -58,12 +58,5 @@ describe('records', () => {
     expect(sameContent(rec({ value: null }), rec({ value: Buffer.alloc(0) }))).toBe(false);
     expect(sameContent(rec(), rec({ headers: [[Buffer.from('h'), Buffer.alloc(0)]] }))).toBe(false);
     expect(sameContent(rec(), rec({ headers: [] }))).toBe(false);
-  });
-
-  it('splitByBytes keeps order and puts at least one record in each request', () => {
-    const big = rec({ value: Buffer.alloc(500) });
-    const batches = splitByBytes([rec({ offset: 1n }), big, rec({ offset: 3n }), rec({ offset: 4n })], 200);
-    expect(batches.map((b) => b.length)).toEqual([1, 1, 2]);
-    expect(batches.flat().map((r) => r.offset)).toEqual([1n, 0n, 3n, 4n]);
   });
 });
