@@ -13,9 +13,11 @@ export const segmentFileName = (firstOffset: bigint): string =>
   `${firstOffset.toString().padStart(20, '0')}.kseg`;
 
 /**
- * What to record once a sealed segment is durable. Taken synchronously when the segment is sealed (its
- * last record appended), so that it describes exactly that segment's end even though more records have
- * been appended by the time the segment is durable.
+ * What to record once a sealed segment is durable. Taken synchronously when the segment is sealed, so that
+ * it describes exactly that segment's end even though more records have been appended by the time the
+ * segment is durable. Sealing happens inside the append that completes the segment (after the previous
+ * segment's checkpoint), before that append's promise settles: a caller that counts records before
+ * appending them and awaits each append sees its totals end exactly at the sealed segment's last record.
  */
 export type SegmentCheckpoint = (segment: ManifestSegment) => Promise<void>;
 
@@ -61,7 +63,7 @@ export class PartitionSegmentSink {
 
   /**
    * Index after the last record of run[from, to) that the open segment (or the next one) takes before it is
-   * finished: `to` if it takes them all. A caller that records progress per record appends up to there, so
+   * sealed: `to` if it takes them all. A caller that records progress per record appends up to there, so
    * that the progress saved when that segment becomes durable counts exactly the records in it.
    */
   segmentTakes(run: EncodedRecords, from: number, to: number): number {
@@ -84,7 +86,7 @@ export class PartitionSegmentSink {
 
   /**
    * Index after the record of run[from, to) with which the open segment reaches its size or record limit
-   * (the segment is finished after that record); -1 if none of them reaches one.
+   * (the segment is sealed after that record); -1 if none of them reaches one.
    */
   #rollAfter(writer: SegmentWriter | undefined, run: EncodedRecords, from: number, to: number): number {
     const byCount = from + (this.rolling.segmentMaxRecords - (writer?.recordCount ?? 0));
@@ -143,11 +145,19 @@ export class PartitionSegmentSink {
     if (this.#failure !== undefined) throw this.#failure.error;
   }
 
-  /** Finishes the open segment, if any, and returns once every segment is durable and checkpointed. */
+  /**
+   * Finishes the open segment, if any, and returns once every segment is durable and checkpointed. If a
+   * sealed segment failed, the open one is dropped (its temp file removed) and the failure thrown.
+   */
   async close(): Promise<void> {
-    await this.#seal();
-    await this.#finishing;
-    this.#throwIfFailed();
+    try {
+      await this.#seal();
+      await this.#finishing;
+      this.#throwIfFailed();
+    } catch (error) {
+      await this.abort();
+      throw error;
+    }
   }
 
   /**

@@ -357,7 +357,8 @@ async function fetchBlock(
     header,
     stored: withNext ? bytes.subarray(0, header.storedLength) : bytes,
     end,
-    nextHeader: withNext ? bytes.subarray(header.storedLength) : undefined,
+    // A copy: a view would keep this block's whole stored bytes alive while the next block is prepared.
+    nextHeader: withNext ? Buffer.from(bytes.subarray(header.storedLength)) : undefined,
   };
 }
 

@@ -128,9 +128,10 @@ function advance(ctx: CopyContext, live: LivePartition, next: bigint): void {
 }
 
 /**
- * Produce requests kept for reuse: a step holds one from its fetch to its last produce, and the gate
- * bounds the steps in flight. The producer copies a request's records into its own batch before sending,
- * so a request is free again once its produce call has settled.
+ * Produce requests kept for reuse: a step takes one after its fetch and holds it until its last produce,
+ * and the gate bounds the steps in flight. The producer copies a request's records into its own batch
+ * before sending, so after a successful step the request is free. A failed step drops its request: a
+ * produce that gave up on a deadline may still be running and read it later.
  */
 const spareRequests: ProduceBatchBuilder[] = [];
 const MAX_SPARE_REQUESTS = 8;
@@ -178,23 +179,20 @@ async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   const bytesBefore = live.payloadBytes;
   const request = takeRequest(ctx.batchMaxBytes);
   let last: bigint | undefined;
-  try {
-    // Batch by batch, each already in the segment encoding; the records from `from` and below the cut go
-    // into requests of up to batchMaxBytes, each sent once full.
-    for (const run of result.batches) {
-      let i = from > 0n ? run.firstAbove(from - 1n) : 0;
-      const to = cut === undefined ? run.count : run.firstAbove(cut - 1n);
-      if (i >= to) continue;
-      last = run.offsetAt(to - 1);
-      while (i < to) {
-        i = request.add(run, i, to);
-        if (i < to) await produceRequest(ctx, live, request);
-      }
+  // Batch by batch, each already in the segment encoding; the records from `from` and below the cut go
+  // into requests of up to batchMaxBytes, each sent once full.
+  for (const run of result.batches) {
+    let i = from > 0n ? run.firstAbove(from - 1n) : 0;
+    const to = cut === undefined ? run.count : run.firstAbove(cut - 1n);
+    if (i >= to) continue;
+    last = run.offsetAt(to - 1);
+    while (i < to) {
+      i = request.add(run, i, to);
+      if (i < to) await produceRequest(ctx, live, request);
     }
-    if (request.count > 0) await produceRequest(ctx, live, request);
-  } finally {
-    giveBack(request);
   }
+  if (request.count > 0) await produceRequest(ctx, live, request);
+  giveBack(request);
   let next = result.nextOffset;
   if (cut !== undefined && next > cut) next = cut;
   if (last !== undefined && last + 1n > next) next = last + 1n;

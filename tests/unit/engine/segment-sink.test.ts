@@ -122,6 +122,23 @@ describe('PartitionSegmentSink', () => {
     });
   });
 
+  it('drops the open segment when close() finds that the sealed one could not be checkpointed', async () => {
+    await withTempDir(async (dir) => {
+      const run = EncodedRecords.fromRecords(sampleRecords(60, 6, 0n));
+      let sealed = 0;
+      const sink = new PartitionSegmentSink(dir, ROLLING, (): SegmentCheckpoint => {
+        sealed++;
+        return () => Promise.reject(new Error('no space left on device'));
+      });
+      await appendAll(sink, run, 0, 50);
+      // Records in the next segment, then a stop (an interrupted backup closes its sink).
+      await appendAll(sink, run, 50, 60);
+      await expect(sink.close()).rejects.toThrow('no space left on device');
+      expect(await readdir(dir)).toEqual([segmentFileName(0n)]);
+      expect(sealed).toBe(1);
+    });
+  });
+
   it('fails the appends after a segment that could not be checkpointed, and abort leaves no temp file', async () => {
     await withTempDir(async (dir) => {
       const run = EncodedRecords.fromRecords(sampleRecords(150, 5, 0n));
