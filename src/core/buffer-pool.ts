@@ -45,3 +45,16 @@ export class BufferPool {
     return this.#spares.length;
   }
 }
+
+/**
+ * `buffer` if it holds `capacity` bytes, else a new one of at least twice its size with its first `used`
+ * bytes copied over: the growth of buffers that are filled and then reused (fetched runs, produce requests).
+ */
+export function grownBuffer(buffer: Buffer, used: number, capacity: number): Buffer {
+  if (capacity <= buffer.length) return buffer;
+  let size = Math.max(buffer.length * 2, 1);
+  while (size < capacity) size *= 2;
+  const grown = Buffer.allocUnsafeSlow(size);
+  buffer.copy(grown, 0, 0, used);
+  return grown;
+}

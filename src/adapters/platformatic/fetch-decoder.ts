@@ -66,8 +66,8 @@ export function decodeFetchedBatches(
 }
 
 /**
- * Scratch runs kept for reuse: one grows to the largest batch it has held, and a backup iterates one fetch
- * per partition at a time plus its read-ahead.
+ * Scratch runs kept for reuse: one grows to the largest batch it has held, and backup and migrate iterate
+ * one fetch per partition at a time (backup plus its read-ahead).
  */
 const spareScratch: EncodedRecords[] = [];
 const MAX_SPARE_SCRATCH = 8;

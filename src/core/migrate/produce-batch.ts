@@ -1,3 +1,4 @@
+import { grownBuffer } from '../buffer-pool.js';
 import type { OffsetMapBuilder } from '../offset-map.js';
 import type { EncodedRecords } from '../segment/encoded-records.js';
 import type { SegmentRecords } from '../segment/record-slices.js';
@@ -46,7 +47,7 @@ export class ProduceBatchBuilder {
     if (j === from) return from;
     const start = run.startOf(from);
     const end = run.ends[j - 1] as number;
-    this.#reserve(this.#length + end - start);
+    this.#bytes = grownBuffer(this.#bytes, this.#length, this.#length + end - start);
     run.bytes.copy(this.#bytes, this.#length, start, end);
     this.#lastStart = this.#length + run.startOf(j - 1) - start;
     this.#length += end - start;
@@ -95,14 +96,5 @@ export class ProduceBatchBuilder {
       else this.#sources.push({ first, length: k - i });
       i = k;
     }
-  }
-
-  #reserve(capacity: number): void {
-    if (capacity <= this.#bytes.length) return;
-    let size = this.#bytes.length * 2;
-    while (size < capacity) size *= 2;
-    const grown = Buffer.allocUnsafeSlow(size);
-    this.#bytes.copy(grown, 0, 0, this.#length);
-    this.#bytes = grown;
   }
 }

@@ -24,9 +24,9 @@ export interface KafkaPort {
    */
   fetch(request: FetchRequest): Promise<FetchResult>;
   /**
-   * The same fetch for backup, with the records of each record batch transcoded into the segment's raw
-   * block encoding as the caller iterates (core/segment/encoded-records.ts): no object per record, and the
-   * segment builder copies them as they are. Each batch's records are lent: they are valid until the
+   * The same fetch for backup and migrate, with the records of each record batch transcoded into the
+   * segment's raw block encoding as the caller iterates (core/segment/encoded-records.ts): no object per
+   * record; the segment builder and migrate's produce requests copy them as they are. Each batch's records are lent: they are valid until the
    * iteration moves to the next batch or ends, after which the adapter reuses their memory.
    */
   fetchBatches(request: FetchRequest): Promise<FetchedBatches>;

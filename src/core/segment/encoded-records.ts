@@ -1,3 +1,4 @@
+import { grownBuffer } from '../buffer-pool.js';
 import { KbackupError } from '../errors.js';
 import type { BackupRecord } from '../record.js';
 import { recordPayloadBytes } from '../record.js';
@@ -53,11 +54,8 @@ export class EncodedRecords {
 
   /** Makes `bytes` at least `capacity` long, keeping what it holds (the buffer and view may change). */
   reserve(capacity: number): void {
-    if (capacity <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < capacity) size *= 2;
-    const grown = Buffer.allocUnsafeSlow(size);
-    this.bytes.copy(grown, 0, 0, this.length);
+    const grown = grownBuffer(this.bytes, this.length, capacity);
+    if (grown === this.bytes) return;
     this.bytes = grown;
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }

@@ -182,7 +182,7 @@ async function step(ctx: CopyContext, live: LivePartition): Promise<boolean> {
   // Batch by batch, each already in the segment encoding; the records from `from` and below the cut go
   // into requests of up to batchMaxBytes, each sent once full.
   for (const run of result.batches) {
-    let i = from > 0n ? run.firstAbove(from - 1n) : 0;
+    let i = run.firstAbove(from - 1n);
     const to = cut === undefined ? run.count : run.firstAbove(cut - 1n);
     if (i >= to) continue;
     last = run.offsetAt(to - 1);

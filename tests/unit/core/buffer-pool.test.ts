@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../../../src/core/buffer-pool.js';
+import { BufferPool, grownBuffer } from '../../../src/core/buffer-pool.js';
 
 describe('BufferPool', () => {
   it('hands out buffers of exactly the size asked for, backed by pooled memory', () => {
@@ -49,5 +49,18 @@ describe('BufferPool', () => {
     const taken = [pool.take(64), pool.take(64), pool.take(64)];
     for (const buffer of taken) pool.release(buffer);
     expect(pool.spareCount).toBe(2);
+  });
+});
+
+describe('grownBuffer', () => {
+  it('keeps a buffer that is large enough, and otherwise at least doubles it, copying the bytes in use', () => {
+    const buffer = Buffer.from('abcdefgh');
+    expect(grownBuffer(buffer, 8, 8)).toBe(buffer);
+    const doubled = grownBuffer(buffer, 5, 9);
+    expect(doubled.length).toBe(16);
+    expect(doubled.subarray(0, 5).toString()).toBe('abcde');
+    const larger = grownBuffer(buffer, 8, 100);
+    expect(larger.length).toBe(128);
+    expect(larger.subarray(0, 8).equals(buffer)).toBe(true);
   });
 });
